@@ -1,0 +1,46 @@
+"""kosresearch: research notebooks for Key Opinion Sales (KOS) programmes.
+
+Public names are imported lazily, so ``import kosresearch`` is fast and has no
+side effects (no logging set-up, no warning filters, no font registration).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY: dict[str, str] = {
+    "KosDataError": "kosresearch.errors",
+    "KosParameterError": "kosresearch.errors",
+    "NotFittedError": "kosresearch.errors",
+    "open_dataset": "kosresearch.data.loader",
+    "Dataset": "kosresearch.data.loader",
+    "simulate": "kosresearch.data.simulate",
+    "Scenario": "kosresearch.data.simulate",
+    "SimulatedData": "kosresearch.data.simulate",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'kosresearch' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kosresearch.data.loader import Dataset, open_dataset
+    from kosresearch.data.simulate import Scenario, SimulatedData, simulate
+    from kosresearch.errors import KosDataError, KosParameterError, NotFittedError
