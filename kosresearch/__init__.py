@@ -21,6 +21,8 @@ _LAZY: dict[str, str] = {
     "simulate": "kosresearch.data.simulate",
     "Scenario": "kosresearch.data.simulate",
     "SimulatedData": "kosresearch.data.simulate",
+    "PRESETS": "kosresearch.data.simulate",
+    "simulate_to_disk": "kosresearch.data.simulate",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
