@@ -243,7 +243,7 @@ class Scenario:
         for region in self.regions:
             if not (region.isascii() and region.replace("_", "").isalnum() and region.islower()):
                 raise KosParameterError(f"region {region!r} must be a lower-case ASCII slug, e.g. 'east'")
-        if pd.Timestamp(self.start).dayofweek != 0:
+        if pd.Timestamp(self.start).day_of_week != 0:
             raise KosParameterError(f"start={self.start!r} must be a Monday (week 1 starts on it)")
         unknown = set(self.region_rollout) - set(self.regions)
         if unknown:
