@@ -280,7 +280,7 @@ PRESETS: dict[str, Scenario] = {
     ),
     "large": Scenario(
         name="large",
-        regions=_preset_regions(16),
+        regions=_preset_regions(24),
         stores_per_region=120,
         customers=3_500_000,
         region_rollout={"west": 70},
@@ -331,14 +331,14 @@ class SimulatedData:
         """Write the data as Parquet partitioned by region, plus the truth files, under ``out``."""
         out = Path(out)
         writer = _DiskWriter(out)
-        for region in self.truth["regions"]:
-            part = {name: df[df["region"] == region] for name, df in self.tables.items()}
-            writer.add_region(region, _frames_to_arrow(part))
-        writer.finish(
-            self.truth,
-            pa.Table.from_pandas(self.truth_tiers, preserve_index=False),
-            pa.Table.from_pandas(self.truth_feedback, preserve_index=False),
-        )
+        parts = writer.tmp / "_truth_parts"
+        parts.mkdir()
+        for ri, region in enumerate(self.truth["regions"]):
+            frames = {name: df[df["region"] == region] for name, df in self.tables.items()}
+            _write_region(writer.tmp, region, _frames_to_arrow(frames))
+        pq.write_table(pa.Table.from_pandas(self.truth_tiers, preserve_index=False), parts / "tiers-0000.parquet")
+        pq.write_table(pa.Table.from_pandas(self.truth_feedback, preserve_index=False), parts / "feedback-0000.parquet")
+        writer.finish(self.truth, regions=list(self.truth["regions"]))
         return out
 
 
@@ -389,31 +389,72 @@ def simulate(scenario: Scenario | str = "sample", *, seed: int) -> SimulatedData
 
 
 def simulate_to_disk(
-    scenario: Scenario | str, out: str | os.PathLike, *, seed: int, progress: bool = True
+    scenario: Scenario | str,
+    out: str | os.PathLike,
+    *,
+    seed: int,
+    jobs: int | None = None,
+    progress: bool = True,
 ) -> Path:
     """Simulate region by region and write Parquet partitioned by region plus the truth files.
 
     Writes ``<out>/<table>/region=<r>/part-0.parquet`` for every table,
     ``truth.json``, ``truth_tiers.parquet`` and ``truth_feedback.parquet``.
-    Peak memory is that of one region, so the ``large`` preset fits in a few
-    GiB. The content equals ``simulate(scenario, seed=seed)``.
+    Regions are generated in ``jobs`` worker processes (default: the number
+    of cores), each writing its own partitions, so peak memory is that of
+    ``jobs`` regions. Everything is written into a temporary folder that
+    replaces ``out`` only when complete (a ``README*`` already in ``out`` is
+    kept). The content equals ``simulate(scenario, seed=seed)``.
     """
     sc = _resolve(scenario)
     out = Path(out)
+    jobs = _cores() if jobs is None else int(jobs)
+    if jobs < 1:
+        raise KosParameterError(f"jobs={jobs} must be at least 1")
     writer = _DiskWriter(out)
-    region_truths = []
     bar = _progress(len(sc.regions), enabled=progress, desc=f"simulate {sc.name}")
-    tiers_parts, feedback_parts = [], []
-    for ri, region in enumerate(sc.regions):
-        res = _simulate_region(sc, ri, region, seed)
-        writer.add_region(region, res.tables)
-        tiers_parts.append(res.truth_tiers)
-        feedback_parts.append(res.truth_feedback)
-        region_truths.append(res.truth)
-        bar.update(1)
-    bar.close()
-    writer.finish(_assemble_truth(sc, seed, region_truths), tiers_parts, feedback_parts)
+    tasks = [(sc, ri, region, seed, str(writer.tmp)) for ri, region in enumerate(sc.regions)]
+    region_truths: dict[int, dict] = {}
+    try:
+        if jobs == 1 or len(tasks) == 1:
+            for task in tasks:
+                region_truths[task[1]] = _region_to_disk(*task)
+                bar.update(1)
+        else:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=mp.get_context("spawn")) as pool:
+                futures = {pool.submit(_region_to_disk, *task): task[1] for task in tasks}
+                for fut in as_completed(futures):
+                    region_truths[futures[fut]] = fut.result()
+                    bar.update(1)
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        bar.close()
+    ordered = [region_truths[i] for i in range(len(tasks))]
+    writer.finish(_assemble_truth(sc, seed, ordered), regions=list(sc.regions))
     return out
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _region_to_disk(sc: Scenario, ri: int, region: str, seed: int, tmp: str) -> dict:
+    """Worker: generate one region and write its tables and truth parts under ``tmp``."""
+    res = _simulate_region(sc, ri, region, seed)
+    _write_region(Path(tmp), region, res.tables)
+    parts = Path(tmp) / "_truth_parts"
+    parts.mkdir(exist_ok=True)
+    pq.write_table(res.truth_tiers, parts / f"tiers-{ri:04d}.parquet", compression="zstd")
+    pq.write_table(res.truth_feedback, parts / f"feedback-{ri:04d}.parquet", compression="zstd")
+    return res.truth
 
 
 def _progress(total: int, *, enabled: bool, desc: str):
@@ -425,8 +466,16 @@ def _progress(total: int, *, enabled: bool, desc: str):
 # --------------------------------------------------------------------------- writing
 
 
+def _write_region(root: Path, region: str, tables: Mapping[str, pa.Table]) -> None:
+    for name, tbl in tables.items():
+        folder = root / name / f"region={region}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(tbl.drop_columns(["region"]), folder / "part-0.parquet", compression="zstd",
+                       row_group_size=1_000_000)
+
+
 class _DiskWriter:
-    """Writes region partitions into a temporary folder and moves it into place at the end."""
+    """Collects region partitions in a temporary folder and moves it into place at the end."""
 
     def __init__(self, out: Path) -> None:
         self.out = out
@@ -435,20 +484,18 @@ class _DiskWriter:
             _rmtree(self.tmp)
         self.tmp.mkdir(parents=True)
 
-    def add_region(self, region: str, tables: Mapping[str, pa.Table]) -> None:
-        for name, tbl in tables.items():
-            folder = self.tmp / name / f"region={region}"
-            folder.mkdir(parents=True, exist_ok=True)
-            tbl = tbl.drop_columns(["region"])
-            pq.write_table(tbl, folder / "part-0.parquet", compression="zstd", row_group_size=1_000_000)
+    def abort(self) -> None:
+        _rmtree(self.tmp)
 
-    def finish(self, truth: dict, tiers, feedback) -> None:
-        for fname, parts in (("truth_tiers.parquet", tiers), ("truth_feedback.parquet", feedback)):
-            parts = parts if isinstance(parts, list) else [parts]
-            schema = parts[0].schema
+    def finish(self, truth: dict, *, regions: list[str]) -> None:
+        parts = self.tmp / "_truth_parts"
+        for kind, fname in (("tiers", "truth_tiers.parquet"), ("feedback", "truth_feedback.parquet")):
+            files = sorted(parts.glob(f"{kind}-*.parquet"))
+            schema = pq.read_schema(files[0])
             with pq.ParquetWriter(self.tmp / fname, schema, compression="zstd") as w:
-                for p in parts:
-                    w.write_table(p.cast(schema))
+                for f in files:
+                    w.write_table(pq.read_table(f).cast(schema))
+        _rmtree(parts)
         (self.tmp / "truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         self.out.parent.mkdir(parents=True, exist_ok=True)
         keep = [p for p in self.out.iterdir() if p.name.lower().startswith("readme")] if self.out.exists() else []
