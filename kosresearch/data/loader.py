@@ -230,7 +230,10 @@ def _bind_table(
         )
         return TableBinding(table, source, None, columns, "FALSE", ())
     raw_view = _raw_view_name(table.name)
-    connection.execute(f"CREATE VIEW {raw_view} AS SELECT * FROM {source.relation}")
+    relation = source.relation
+    if source.format == "csv" and len(source.files) == 1:
+        relation = _pinned_csv(connection, source.files[0]) or relation
+    connection.execute(f"CREATE VIEW {raw_view} AS SELECT * FROM {relation}")
     described = connection.execute(f"DESCRIBE {raw_view}").fetchall()
     stored = {row[0].lower(): (row[0], row[1]) for row in described}
     columns = []
@@ -258,6 +261,33 @@ def _bind_table(
             ref = f"CAST({ref} AS VARCHAR)"
         region_filter = f"{ref} IN ({', '.join(sql_string(r) for r in regions)})"
     return TableBinding(table, source, raw_view, tuple(columns), region_filter, tuple(r[0] for r in described))
+
+
+def _pinned_csv(connection: Any, path: Path) -> str | None:
+    """``read_csv`` of ``path`` with the dialect sniffed once, or None if sniffing fails.
+
+    Every query over a view re-binds it; with the dialect and columns fixed,
+    DuckDB does not sniff the file again for each validation query.
+    """
+    import duckdb
+
+    try:
+        row = connection.execute(
+            "SELECT Delimiter, Quote, Escape, Columns FROM sniff_csv(?, all_varchar=true, header=true)", [str(path)]
+        ).fetchone()
+    except duckdb.Error:
+        return None
+    delimiter, quote, escape, columns = (None if v in ("", "(empty)") else v for v in row)
+    if not columns or delimiter is None:
+        return None
+    # RFC 4180 quoting unless the sniffer saw another quote character
+    quote = quote or '"'
+    escape = escape or quote
+    names = ", ".join(f"{sql_string(c['name'])}: 'VARCHAR'" for c in columns)
+    return (
+        f"read_csv({sql_string(str(path))}, auto_detect=false, header=true, delim={sql_string(delimiter)}, "
+        f"quote={sql_string(quote)}, escape={sql_string(escape)}, columns={{{names}}})"
+    )
 
 
 def _create_typed_view(connection: Any, binding: TableBinding) -> None:
@@ -728,7 +758,7 @@ def open_unvalidated(
     try:
         plan = plan_source(source, regions=wanted, connection=connection)
         for name, frame in plan.frames.items():
-            connection.register(FRAME_PREFIX + name, frame)
+            connection.register(FRAME_PREFIX + name, _as_arrow(frame))
         bindings: dict[str, TableBinding] = {}
         broken: list[Problem] = []
         for table in TABLES:
@@ -753,6 +783,16 @@ def open_unvalidated(
     except BaseException:
         _release(connection, temp_dir)
         raise
+
+
+def _as_arrow(frame: pd.DataFrame) -> Any:
+    """The frame as an Arrow table (cheaper for DuckDB to scan), or itself if Arrow refuses it."""
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError, TypeError):
+        return frame
 
 
 def _empty_report() -> pd.DataFrame:

@@ -158,34 +158,92 @@ def collect_problems(dataset: "Dataset") -> list[Problem]:
     list of Problem
         Sorted by table (contract order), column (contract order) and check.
     """
-    import duckdb
-
     connection = dataset.connection
-    bindings: Mapping[str, TableBinding] = dataset._bindings
+    bindings: dict[str, TableBinding] = {n: dataset._bindings[n] for n in dataset.tables}
     problems: list[Problem] = list(dataset._structural_problems())
-    for name in dataset.tables:
-        binding = bindings[name]
+    jobs: list[_Job] = []
+    for binding in bindings.values():
+        jobs += _column_jobs(binding, dataset.vocabularies)
+        jobs += _duplicate_key_jobs(binding)
+    for binding in bindings.values():
+        for fk in binding.table.foreign_keys:
+            if fk.table in bindings:
+                jobs += _foreign_key_jobs(binding, fk, bindings[fk.table])
+    results = _run_jobs(connection, jobs)
+    broken: dict[str, Problem] = {}
+    for job in jobs:
+        result = results[job.key]
+        if isinstance(result, Exception):
+            if job.table not in broken and not any(t in broken for t in job.depends_on):
+                broken[job.table] = _unreadable(bindings[job.table], result)
+            continue
         try:
-            problems += _column_problems(connection, binding, dataset.vocabularies)
-            problems += _mixed_parquet_timezones(connection, binding)
-            problems += _duplicate_keys(connection, binding)
-            for fk in binding.table.foreign_keys:
-                parent = bindings.get(fk.table)
-                if parent is not None:
-                    problems += _foreign_key(connection, binding, fk, parent)
-        except duckdb.Error as exc:
-            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            problems.append(
-                Problem.build(
-                    table=name,
-                    column=None,
-                    check="unreadable",
-                    n_bad=0,
-                    text=f"{binding.source.label or name} cannot be read: {detail}",
-                )
-            )
+            problems += job.finish(connection, result)
+        except _duckdb_error() as exc:
+            broken.setdefault(job.table, _unreadable(bindings[job.table], exc))
+    for binding in bindings.values():
+        if binding.table.name not in broken:
+            try:
+                problems += _mixed_parquet_timezones(connection, binding)
+            except _duckdb_error() as exc:
+                broken[binding.table.name] = _unreadable(binding, exc)
+    problems += broken.values()
     problems += _missing_regions(dataset)
     return sorted(problems, key=_sort_key)
+
+
+def _duckdb_error() -> type[Exception]:
+    import duckdb
+
+    return duckdb.Error
+
+
+def _unreadable(binding: "TableBinding", exc: Exception) -> Problem:
+    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    name = binding.table.name
+    return Problem.build(
+        table=name,
+        column=None,
+        check="unreadable",
+        n_bad=0,
+        text=f"{binding.source.label or name} cannot be read: {detail}",
+    )
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One aggregate query returning a list of counts, and what to make of them.
+
+    ``sql`` returns one row with one ``BIGINT[]`` column. ``finish`` turns the
+    counts into problems; it may run a second query for example values, which
+    only happens when something is wrong.
+    """
+
+    key: str
+    table: str
+    sql: str
+    finish: Callable[[Any, list[int]], list[Problem]]
+    depends_on: tuple[str, ...] = ()
+
+
+def _run_jobs(connection: Any, jobs: Sequence[_Job]) -> dict[str, list[int] | Exception]:
+    """Run all jobs as one UNION ALL query; if that fails, run them one by one."""
+    duckdb_error = _duckdb_error()
+    if not jobs:
+        return {}
+    union = " UNION ALL ".join(f"SELECT {i} AS job, * FROM ({job.sql})" for i, job in enumerate(jobs))
+    try:
+        rows = connection.execute(union).fetchall()
+        return {jobs[i].key: list(values) for i, values in rows}
+    except duckdb_error:
+        pass
+    results: dict[str, list[int] | Exception] = {}
+    for job in jobs:
+        try:
+            results[job.key] = list(connection.execute(job.sql).fetchone()[0])
+        except duckdb_error as exc:
+            results[job.key] = exc
+    return results
 
 
 def _sort_key(problem: Problem) -> tuple[int, int, int]:
@@ -311,9 +369,8 @@ def _checks_for(
     return checks
 
 
-def _column_problems(
-    connection: Any, binding: "TableBinding", vocabularies: Mapping[str, tuple[str, ...]]
-) -> list[Problem]:
+def _column_jobs(binding: "TableBinding", vocabularies: Mapping[str, tuple[str, ...]]) -> list[_Job]:
+    """One pass over the raw table counting every column-level problem."""
     table = binding.table
     if binding.raw_view is None:
         return []
@@ -343,7 +400,24 @@ def _column_problems(
     counts = ["count(*)"] + [f"count(*) FILTER (WHERE {c.condition})" for c in checks]
     for _, aware, naive in mixed:
         counts += [f"count(*) FILTER (WHERE {aware})", f"count(*) FILTER (WHERE {naive})"]
-    row = connection.execute(f"SELECT {', '.join(counts)} FROM ({subquery})").fetchone()
+    sql = f"SELECT [{', '.join(counts)}] FROM ({subquery})"
+
+    def finish(connection: Any, row: list[int]) -> list[Problem]:
+        return _column_problems(connection, binding, subquery, checks, mixed, raw_aliases, row)
+
+    return [_Job(f"columns:{table.name}", table.name, sql, finish)]
+
+
+def _column_problems(
+    connection: Any,
+    binding: "TableBinding",
+    subquery: str,
+    checks: Sequence[_Check],
+    mixed: Sequence[tuple[str, str, str]],
+    raw_aliases: Mapping[str, str],
+    row: list[int],
+) -> list[Problem]:
+    table = binding.table
     n_rows, values = row[0], list(row[1:])
     check_counts = values[: len(checks)]
     mixed_counts = values[len(checks):]
@@ -471,39 +545,47 @@ def _mixed_parquet_timezones(connection: Any, binding: "TableBinding") -> list[P
 # --------------------------------------------------------------------------- keys
 
 
-def _duplicate_keys(connection: Any, binding: "TableBinding") -> list[Problem]:
+def _duplicate_key_jobs(binding: "TableBinding") -> list[_Job]:
+    """Count primary-key values that appear more than once."""
     key = binding.table.primary_key
     if binding.raw_view is None or not all(binding.usable(k) for k in key):
         return []
-    view = f"main.{quote_ident(binding.table.name)}"
+    name = binding.table.name
+    view = f"main.{quote_ident(name)}"
     cols = ", ".join(quote_ident(k) for k in key)
     not_null = " AND ".join(f"{quote_ident(k)} IS NOT NULL" for k in key)
     groups = f"SELECT {cols}, count(*) AS n FROM {view} WHERE {not_null} GROUP BY ALL HAVING count(*) > 1"
-    n_keys, n_rows = connection.execute(f"SELECT count(*), coalesce(sum(n), 0) FROM ({groups})").fetchone()
-    if not n_keys:
-        return []
-    if len(key) == 1:
-        example = quote_ident(key[0])
-    else:
-        example = "[" + ", ".join(f"CAST({quote_ident(k)} AS VARCHAR)" for k in key) + "]"
-    (found,) = connection.execute(f"SELECT min({example}, 5) FROM ({groups})").fetchone()
-    return [
-        Problem.build(
-            table=binding.table.name,
-            column=", ".join(key),
-            check="duplicate_key",
-            n_bad=int(n_rows),
-            text=(
-                f"{n_keys} primary-key value{'' if n_keys == 1 else 's'} appear{'s' if n_keys == 1 else ''} "
-                f"more than once ({_rows(int(n_rows))}); the key must be unique"
-            ),
-            examples=_as_examples(found),
-            where=f"{binding.table.name}.({', '.join(key)})" if len(key) > 1 else None,
-        )
-    ]
+    sql = f"SELECT [count(*), coalesce(sum(n), 0)] FROM ({groups})"
+
+    def finish(connection: Any, counts: list[int]) -> list[Problem]:
+        n_keys, n_rows = counts
+        if not n_keys:
+            return []
+        if len(key) == 1:
+            example = quote_ident(key[0])
+        else:
+            example = "[" + ", ".join(f"CAST({quote_ident(k)} AS VARCHAR)" for k in key) + "]"
+        (found,) = connection.execute(f"SELECT min({example}, 5) FROM ({groups})").fetchone()
+        return [
+            Problem.build(
+                table=name,
+                column=", ".join(key),
+                check="duplicate_key",
+                n_bad=n_rows,
+                text=(
+                    f"{n_keys} primary-key value{'' if n_keys == 1 else 's'} "
+                    f"{_pick(n_keys, 'appears', 'appear')} more than once ({_rows(n_rows)}); the key must be unique"
+                ),
+                examples=_as_examples(found),
+                where=f"{name}.({', '.join(key)})" if len(key) > 1 else None,
+            )
+        ]
+
+    return [_Job(f"duplicates:{name}", name, sql, finish)]
 
 
-def _foreign_key(connection: Any, child: "TableBinding", fk: ForeignKey, parent: "TableBinding") -> list[Problem]:
+def _foreign_key_jobs(child: "TableBinding", fk: ForeignKey, parent: "TableBinding") -> list[_Job]:
+    """Count references to a missing parent row and to a parent row of another region."""
     if child.raw_view is None or not child.usable(fk.column) or not parent.usable(fk.ref_column):
         return []
     col, ref = quote_ident(fk.column), quote_ident(fk.ref_column)
@@ -518,44 +600,52 @@ def _foreign_key(connection: Any, child: "TableBinding", fk: ForeignKey, parent:
     joined = f"FROM ({child_rows}) AS c LEFT JOIN ({parent_keys}) AS p ON c.v = p.k"
     orphan = "p.k IS NULL"
     elsewhere = "p.k IS NOT NULL AND c.region <> p.region"
-    n_orphan, n_elsewhere = connection.execute(
-        f"SELECT count(*) FILTER (WHERE {orphan}), count(*) FILTER (WHERE {elsewhere}) {joined}"
-    ).fetchone()
-    if not n_orphan and not n_elsewhere:
-        return []
-    ex_orphan, ex_elsewhere = connection.execute(
-        f"SELECT min(DISTINCT c.v, 5) FILTER (WHERE {orphan}), "
-        f"min(DISTINCT c.v || ' (in ' || p.region || ')', 5) FILTER (WHERE {elsewhere}) {joined}"
-    ).fetchone()
+    sql = f"SELECT [count(*) FILTER (WHERE {orphan}), count(*) FILTER (WHERE {elsewhere})] {joined}"
     target = f"{fk.table}.{fk.ref_column}"
     condition = f" (rows where {fk.when})" if fk.when else ""
-    problems = []
-    if n_orphan:
-        problems.append(
-            Problem.build(
-                table=child.table.name,
-                column=fk.column,
-                check="orphan_key",
-                n_bad=n_orphan,
-                text=f"{_rows(n_orphan)}{condition} {_pick(n_orphan, 'references', 'reference')} a {target} that does not exist",
-                examples=_as_examples(ex_orphan),
+    name = child.table.name
+
+    def finish(connection: Any, counts: list[int]) -> list[Problem]:
+        n_orphan, n_elsewhere = counts
+        if not n_orphan and not n_elsewhere:
+            return []
+        ex_orphan, ex_elsewhere = connection.execute(
+            f"SELECT min(DISTINCT c.v, 5) FILTER (WHERE {orphan}), "
+            f"min(DISTINCT c.v || ' (in ' || p.region || ')', 5) FILTER (WHERE {elsewhere}) {joined}"
+        ).fetchone()
+        problems = []
+        if n_orphan:
+            problems.append(
+                Problem.build(
+                    table=name,
+                    column=fk.column,
+                    check="orphan_key",
+                    n_bad=n_orphan,
+                    text=(
+                        f"{_rows(n_orphan)}{condition} {_pick(n_orphan, 'references', 'reference')} "
+                        f"a {target} that does not exist"
+                    ),
+                    examples=_as_examples(ex_orphan),
+                )
             )
-        )
-    if n_elsewhere:
-        problems.append(
-            Problem.build(
-                table=child.table.name,
-                column=fk.column,
-                check="region_mismatch",
-                n_bad=n_elsewhere,
-                text=(
-                    f"{_rows(n_elsewhere)}{condition} {_pick(n_elsewhere, 'references', 'reference')} a {target} of another region; "
-                    "a row may only reference rows of its own region"
-                ),
-                examples=_as_examples(ex_elsewhere),
+        if n_elsewhere:
+            problems.append(
+                Problem.build(
+                    table=name,
+                    column=fk.column,
+                    check="region_mismatch",
+                    n_bad=n_elsewhere,
+                    text=(
+                        f"{_rows(n_elsewhere)}{condition} {_pick(n_elsewhere, 'references', 'reference')} "
+                        f"a {target} of another region; a row may only reference rows of its own region"
+                    ),
+                    examples=_as_examples(ex_elsewhere),
+                )
             )
-        )
-    return problems
+        return problems
+
+    key = f"fk:{name}.{fk.column}->{target}:{fk.when or ''}"
+    return [_Job(key, name, sql, finish, depends_on=(parent.table.name,))]
 
 
 # --------------------------------------------------------------------------- regions
