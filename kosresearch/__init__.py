@@ -23,6 +23,20 @@ _LAZY: dict[str, str] = {
     "SimulatedData": "kosresearch.data.simulate",
     "PRESETS": "kosresearch.data.simulate",
     "simulate_to_disk": "kosresearch.data.simulate",
+    # content effect sizes
+    "content_posts": "kosresearch.content.rates",
+    "engagement_table": "kosresearch.content.rates",
+    "rate_ratios": "kosresearch.content.rates",
+    "pairwise_rate_ratios": "kosresearch.content.rates",
+    "cross_rate_ratios": "kosresearch.content.rates",
+    "adjust_pvalues": "kosresearch.content.effects",
+    "effect_size": "kosresearch.content.effects",
+    "cohens_h": "kosresearch.content.effects",
+    "min_detectable_rate_ratio": "kosresearch.content.effects",
+    "posts_needed": "kosresearch.content.effects",
+    "strategy_change_effect": "kosresearch.content.strategy",
+    "kos_benchmark": "kosresearch.content.benchmark",
+    "group_activation": "kosresearch.content.benchmark",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
@@ -45,4 +59,20 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from kosresearch.data.loader import Dataset, open_dataset
     from kosresearch.data.simulate import Scenario, SimulatedData, simulate
+    from kosresearch.content.benchmark import group_activation, kos_benchmark
+    from kosresearch.content.effects import (
+        adjust_pvalues,
+        cohens_h,
+        effect_size,
+        min_detectable_rate_ratio,
+        posts_needed,
+    )
+    from kosresearch.content.rates import (
+        content_posts,
+        cross_rate_ratios,
+        engagement_table,
+        pairwise_rate_ratios,
+        rate_ratios,
+    )
+    from kosresearch.content.strategy import strategy_change_effect
     from kosresearch.errors import KosDataError, KosParameterError, NotFittedError

@@ -426,7 +426,7 @@ def check_counts(y: np.ndarray, exposure: np.ndarray | None, *, count_col: str, 
         i = int(np.flatnonzero(bad)[0])
         raise KosDataError(
             f"count_col={count_col!r} must hold non-negative whole numbers; {int(bad.sum())} rows do not "
-            f"(first bad value: {y[i]!r} at position {i})"
+            f"(first bad value: {float(y[i])!r} at position {i})"
         )
     if exposure is not None:
         bad = ~np.isfinite(exposure) | (exposure <= 0)
@@ -434,7 +434,7 @@ def check_counts(y: np.ndarray, exposure: np.ndarray | None, *, count_col: str, 
             i = int(np.flatnonzero(bad)[0])
             raise KosDataError(
                 f"exposure_col={exposure_col!r} must be positive; {int(bad.sum())} rows are zero, negative or "
-                f"missing (first bad value: {exposure[i]!r} at position {i})"
+                f"missing (first bad value: {float(exposure[i])!r} at position {i})"
             )
 
 

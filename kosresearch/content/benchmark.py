@@ -76,16 +76,16 @@ class KosBenchmark(Result):
         t = self.table
         up, down = t[t["above_pool"]], t[t["below_pool"]]
         pool = tx.fmt_pct(self.prior.mean, 1)
-        ci = tx.ci_words(self.conf_level, lang)
+        pct = f"{100 * self.conf_level:g}%"
         n = len(t)
         if lang == "zh":
-            out = [f"{n} 位导购中，{len(up)} 位明显高于整体水平 {pool}（{ci}的下限高于整体），{len(down)} 位明显低于整体。"]
+            out = [f"{n} 位导购中，{len(up)} 位明显高于整体水平 {pool}（{pct} 可信区间的下限高于整体），{len(down)} 位明显低于整体。"]
             for _, r in up.head(3).iterrows():
                 out.append(f"{r[self.unit_col]}：{int(r['successes'])}/{int(r['trials'])}，收缩后 {tx.fmt_pct(r['estimate'])}"
                            f"（{tx.fmt_pct(r['conf_low'])}–{tx.fmt_pct(r['conf_high'])}）。")
             return out
-        out = [f"Of {n} advisors, {len(up)} are credibly above the pool rate of {pool} (the lower end of their {ci} "
-               f"lies above it) and {len(down)} credibly below."]
+        out = [f"Of {n} advisors, {len(up)} are credibly above the pool rate of {pool} (the lower end of their {pct} credible "
+               f"interval lies above it) and {len(down)} credibly below."]
         for _, r in up.head(3).iterrows():
             out.append(f"{r[self.unit_col]}: {int(r['successes'])} of {int(r['trials'])}, shrunk estimate "
                        f"{tx.fmt_pct(r['estimate'])} ({tx.fmt_pct(r['conf_low'])}–{tx.fmt_pct(r['conf_high'])}).")
@@ -198,7 +198,7 @@ def kos_benchmark(
         raise KosDataError(
             f"successes_col={successes_col!r} and trials_col={trials_col!r} must be whole numbers with "
             f"0 ≤ successes ≤ trials; {int(bad.sum())} rows are not (first: unit {data[unit_col].iloc[i]!r} with "
-            f"{s[i]!r} of {n[i]!r})"
+            f"{float(s[i])!r} of {float(n[i])!r})"
         )
     if not (n > 0).any():
         raise KosDataError(f"trials_col={trials_col!r} is 0 for every unit; there is nothing to benchmark")

@@ -95,7 +95,7 @@ def adjust_pvalues(p_values, *, method: AdjustMethod = "holm"):
     ok = ~np.isnan(p)
     if np.any((p[ok] < 0) | (p[ok] > 1)):
         bad = p[ok][(p[ok] < 0) | (p[ok] > 1)][0]
-        raise KosParameterError(f"p_values must lie between 0 and 1; got {bad!r}")
+        raise KosParameterError(f"p_values must lie between 0 and 1; got {float(bad)!r}")
     out = np.full(p.shape, np.nan)
     q = p[ok]
     m = q.size
@@ -436,7 +436,7 @@ def cohens_h(p1, p2):
     for name, v in (("p1", a), ("p2", b)):
         bad = ~np.isfinite(v) | (v < 0) | (v > 1)
         if np.any(bad):
-            raise KosParameterError(f"{name} must hold proportions between 0 and 1; got {v[bad].reshape(-1)[0]!r}")
+            raise KosParameterError(f"{name} must hold proportions between 0 and 1; got {float(v[bad].reshape(-1)[0])!r}")
     h = 2.0 * np.arcsin(np.sqrt(a)) - 2.0 * np.arcsin(np.sqrt(b))
     if np.ndim(h) == 0:
         return float(h)

@@ -344,6 +344,13 @@ class StrategyChangeResult(Result):
         return ax
 
 
+def _ratio(b: float, se: float) -> float:
+    """``b / se`` with an exact fit (``se = 0``) giving ±inf (or 0 when ``b`` is 0 too)."""
+    if se > 0:
+        return b / se
+    return 0.0 if abs(b) < 1e-12 else float(np.sign(b) * np.inf)
+
+
 # --------------------------------------------------------------------------- public function
 
 
@@ -467,11 +474,12 @@ def strategy_change_effect(
 
     for term, f, inf in (("strategy_change", fit, info), ("pre_trend_placebo", pfit, pinfo)):
         b = float(f.params[0])
-        se = float(np.sqrt(f.cov[0, 0]))
+        se = float(np.sqrt(max(f.cov[0, 0], 0.0)))
         df = max(inf["n_changes"] - 1, 1)
         z = critical_value(conf_level, df=df)
-        rows.append({"term": term, "estimate": np.exp(b), "std_error": se, "statistic": b / se,
-                     "p_value": float(2 * stats.t.sf(abs(b / se), df)), "conf_low": np.exp(b - z * se),
+        stat = _ratio(b, se)
+        rows.append({"term": term, "estimate": np.exp(b), "std_error": se, "statistic": stat,
+                     "p_value": float(2 * stats.t.sf(abs(stat), df)), "conf_low": np.exp(b - z * se),
                      "conf_high": np.exp(b + z * se), "n_changes": inf["n_changes"],
                      "n_control_kos": inf["n_control_kos"], "n_posts": inf["n_posts"]})
     table = pd.DataFrame(rows)
@@ -491,9 +499,9 @@ def strategy_change_effect(
             continue
         j = es_fit.names.index(name)
         b = float(es_fit.params[j])
-        se = float(np.sqrt(es_fit.cov[j, j]))
+        se = float(np.sqrt(max(es_fit.cov[j, j], 0.0)))
         es_rows.append({"rel_week": wk, "estimate": np.exp(b), "std_error": se, "conf_low": np.exp(b - z * se),
-                        "conf_high": np.exp(b + z * se), "p_value": float(2 * stats.t.sf(abs(b / se), df))})
+                        "conf_high": np.exp(b + z * se), "p_value": float(2 * stats.t.sf(abs(_ratio(b, se)), df))})
     return StrategyChangeResult(
         table, conf_level, outcome=outcome, window_days=w, event_study=pd.DataFrame(es_rows),
         n_changes_ignored=int(ignored), adjusted_for=tuple(comp_cols),
