@@ -108,7 +108,7 @@ def typed_sql(column: Column, ref: str, category: str, *, tz: str) -> str | None
     target = column.duckdb_type
     if category == "null":
         return f"CAST(NULL AS {target})"
-    text = ref if category == "text" else f"CAST({ref} AS VARCHAR)"
+    text = f"CAST({ref} AS VARCHAR)"  # a no-op for VARCHAR, needed for ENUM and numbers
     if kind == "id":
         if category == "text":
             return f"NULLIF(CAST({ref} AS VARCHAR), '')"
@@ -156,7 +156,9 @@ def typed_sql(column: Column, ref: str, category: str, *, tz: str) -> str | None
 def presence_sql(ref: str, category: str) -> str:
     """SQL that is NULL when the stored value is missing (NULL, blank text or NaN)."""
     if category == "text":
-        return f"NULLIF(trim(CAST({ref} AS VARCHAR)), '')"
+        text = f"CAST({ref} AS VARCHAR)"  # a no-op for VARCHAR, needed for ENUM
+        # blank text is missing; trim() only runs on the rare values that start with a space
+        return f"CASE WHEN {text} = '' OR (starts_with({text}, ' ') AND trim({text}) = '') THEN NULL ELSE {text} END"
     if category == "float":
         return f"NULLIF(CAST({ref} AS DOUBLE), 'NaN'::DOUBLE)"
     if category == "timestamptz":
