@@ -109,12 +109,10 @@ def typed_sql(column: Column, ref: str, category: str, *, tz: str) -> str | None
     if category == "null":
         return f"CAST(NULL AS {target})"
     text = f"CAST({ref} AS VARCHAR)"  # a no-op for VARCHAR, needed for ENUM and numbers
-    if kind == "id":
+    if kind in ("id", "string"):
         if category == "text":
-            return f"NULLIF(CAST({ref} AS VARCHAR), '')"
-        return f"CAST({ref} AS VARCHAR)" if category == "integer" else None
-    if kind == "string":
-        return f"CAST({ref} AS VARCHAR)" if category in ("text", "integer") else None
+            return presence_sql(ref, category)  # blank text reads as NULL
+        return text if category == "integer" else None
     if kind == "float":
         if category in ("integer", "float"):
             return f"NULLIF(CAST({ref} AS DOUBLE), 'NaN'::DOUBLE)"
@@ -266,26 +264,39 @@ def _bind_table(
 
 
 def _pinned_csv(connection: Any, path: Path) -> str | None:
-    """``read_csv`` of ``path`` with the dialect sniffed once, or None if sniffing fails.
+    """``read_csv`` of ``path`` with its dialect and header fixed, or None to let DuckDB sniff.
 
     Every query over a view re-binds it; with the dialect and columns fixed,
-    DuckDB does not sniff the file again for each validation query.
+    DuckDB does not sniff the file again for each validation query. The
+    column names are taken from the file's first line (the sniffer may pick
+    another line when rows have different widths, which hides the real error).
     """
+    import csv
+    import gzip
+
     import duckdb
 
     try:
         row = connection.execute(
-            "SELECT Delimiter, Quote, Escape, Columns FROM sniff_csv(?, all_varchar=true, header=true)", [str(path)]
+            "SELECT Delimiter, Quote, Escape FROM sniff_csv(?, all_varchar=true, header=true)", [str(path)]
         ).fetchone()
     except duckdb.Error:
         return None
-    delimiter, quote, escape, columns = (None if v in ("", "(empty)") else v for v in row)
-    if not columns or delimiter is None:
+    delimiter, quote, escape = (None if v in ("", "(empty)") else v for v in row)
+    if delimiter is None or len(delimiter) != 1:
         return None
     # RFC 4180 quoting unless the sniffer saw another quote character
     quote = quote or '"'
     escape = escape or quote
-    names = ", ".join(f"{sql_string(c['name'])}: 'VARCHAR'" for c in columns)
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle, delimiter=delimiter, quotechar=quote), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if not header or any(not name for name in header) or len({n.lower() for n in header}) != len(header):
+        return None
+    names = ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name in header)
     return (
         f"read_csv({sql_string(str(path))}, auto_detect=false, header=true, delim={sql_string(delimiter)}, "
         f"quote={sql_string(quote)}, escape={sql_string(escape)}, columns={{{names}}})"
@@ -803,9 +814,15 @@ def _empty_report() -> pd.DataFrame:
     return problems_frame([])
 
 
+def error_detail(exc: BaseException) -> str:
+    """The informative first lines of a DuckDB error, on one line."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    keep = lines[:1] + [line for line in lines[1:4] if line.startswith(("Original Line", "Expected Number"))]
+    return "; ".join(keep) or type(exc).__name__
+
+
 def _unreadable(table: Table, source: TableSource, exc: BaseException) -> Problem:
-    text = str(exc).strip().splitlines()
-    detail = text[0] if text else type(exc).__name__
+    detail = error_detail(exc)
     return Problem.build(
         table=table.name,
         column=None,

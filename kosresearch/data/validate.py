@@ -199,7 +199,9 @@ def _duckdb_error() -> type[Exception]:
 
 
 def _unreadable(binding: "TableBinding", exc: Exception) -> Problem:
-    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    from kosresearch.data.loader import error_detail
+
+    detail = error_detail(exc)
     name = binding.table.name
     return Problem.build(
         table=name,

@@ -86,6 +86,14 @@ def test_an_unreadable_file_is_refused(tables, tmp_path):
     assert _only(error).check == "unreadable"
 
 
+def test_a_csv_row_with_too_many_fields_is_refused_naming_the_line(tables, tmp_path):
+    source = write_csv(tables, tmp_path / "src")
+    path = source / "orders.csv"
+    path.write_text(path.read_text(encoding="utf-8") + "o4,c1,east,s1,,2024-01-01,5.0,,EXTRA\n", encoding="utf-8")
+    error = _refused(source, r"orders: orders\.csv cannot be read: .*CSV Error on Line: 5; Original Line: o4,c1")
+    assert _only(error).check == "unreadable"
+
+
 # --------------------------------------------------------------------------- wrong types
 
 
@@ -224,6 +232,12 @@ def test_null_in_a_non_nullable_column_is_refused(tables):
         r"\(examples of order_id: 'o2', 'o3'\)",
     )
     assert _only(error).check == "null_value"
+
+
+def test_blank_text_reads_as_null(tables, tmp_path):
+    source = _csv_with(tables, tmp_path, "orders", "kos_id", ["k1", "   ", ""])
+    with open_dataset(source) as ds:
+        assert ds.table("orders", ["kos_id"])["kos_id"].isna().tolist() == [False, True, True]
 
 
 def test_null_in_a_nullable_column_is_accepted(tables):
