@@ -126,8 +126,7 @@ def typed_sql(column: Column, ref: str, category: str, *, tz: str) -> str | None
             return f"CASE WHEN {ref} = trunc({ref}) THEN TRY_CAST({ref} AS BIGINT) END"
         if category == "text":
             return (
-                f"CASE WHEN TRY_CAST({text} AS DOUBLE) = TRY_CAST({text} AS BIGINT) "
-                f"THEN TRY_CAST({text} AS BIGINT) END"
+                f"CASE WHEN TRY_CAST({text} AS DOUBLE) = TRY_CAST({text} AS BIGINT) THEN TRY_CAST({text} AS BIGINT) END"
             )
         return None
     if kind == "timestamp":
@@ -441,7 +440,7 @@ class Dataset:
         """Close the DuckDB connection; the Dataset cannot be queried afterwards."""
         self._finalizer()
 
-    def __enter__(self) -> "Dataset":
+    def __enter__(self) -> Dataset:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -528,8 +527,7 @@ class Dataset:
             unknown = [c for c in selected if c not in table.column_names]
             if unknown:
                 raise KosDataError(
-                    f"columns={unknown!r} are not columns of table {name!r}; "
-                    f"its columns are {list(table.column_names)}"
+                    f"columns={unknown!r} are not columns of table {name!r}; its columns are {list(table.column_names)}"
                 )
         listed = ", ".join(quote_ident(c) for c in selected)
         return self.connection.execute(f"SELECT {listed} FROM main.{quote_ident(name)}").df()
@@ -650,9 +648,7 @@ class Dataset:
             found.update(binding.source.partition_regions)
             region = binding.binding("region")
             if binding.raw_view is not None and region.raw_name is not None:
-                parts.append(
-                    f"SELECT DISTINCT CAST({quote_ident(region.raw_name)} AS VARCHAR) FROM {binding.raw_view}"
-                )
+                parts.append(f"SELECT DISTINCT CAST({quote_ident(region.raw_name)} AS VARCHAR) FROM {binding.raw_view}")
         if parts:
             rows = self.connection.execute(" UNION ".join(parts)).fetchall()
             found.update(r[0] for r in rows if r[0] is not None and r[0].strip())

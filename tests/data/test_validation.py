@@ -110,14 +110,18 @@ def test_a_count_that_is_not_a_whole_number_is_refused(tables, tmp_path):
 
 def test_a_fractional_float_count_in_parquet_is_refused(tables, tmp_path):
     tables["content"]["shares"] = [3.0, 0.5]
-    _refused(write_parquet(tables, tmp_path / "src"), r"content\.shares: 1 row is not a whole number \(examples: 0\.5\)")
+    _refused(
+        write_parquet(tables, tmp_path / "src"), r"content\.shares: 1 row is not a whole number \(examples: 0\.5\)"
+    )
 
 
 def test_a_parquet_column_of_a_type_that_cannot_be_cast_is_refused(tables, tmp_path):
     tables["orders"]["ordered_at"] = [True, False, True]
     tables["orders"]["amount"] = pd.to_datetime(["2024-01-01"] * 3)
     source = write_parquet(tables, tmp_path / "src")
-    error = _refused(source, r"orders\.ordered_at: 3 rows have stored type BOOLEAN, which cannot be read as a timestamp")
+    error = _refused(
+        source, r"orders\.ordered_at: 3 rows have stored type BOOLEAN, which cannot be read as a timestamp"
+    )
     checks = {(p.column, p.check) for p in error.problems}
     assert checks == {("ordered_at", "wrong_type"), ("amount", "wrong_type")}
     assert "orders.amount: 3 rows have stored type TIMESTAMP" in str(error)
@@ -169,7 +173,11 @@ def test_mixed_naive_and_aware_text_timestamps_are_refused(tables, tmp_path):
 
 def test_mixed_naive_and_aware_timestamps_in_a_dataframe_are_refused(tables):
     tables["messages"]["ts"] = pd.Series(
-        [pd.Timestamp("2024-01-01 11:00"), pd.Timestamp("2024-01-02 00:00", tz="UTC"), pd.Timestamp("2024-02-01 10:00")],
+        [
+            pd.Timestamp("2024-01-01 11:00"),
+            pd.Timestamp("2024-01-02 00:00", tz="UTC"),
+            pd.Timestamp("2024-02-01 10:00"),
+        ],
         dtype=object,
     )
     _refused(tables, r"messages\.ts: mixes zone-aware and naive timestamps")
@@ -291,7 +299,9 @@ def test_a_duplicate_composite_primary_key_is_refused(tables):
 def test_an_order_of_an_unknown_customer_is_refused(tables):
     tables["orders"]["customer_id"] = pd.Series(["c1", "c99", "c98"], dtype="str")
     error = _refused(
-        tables, r"orders\.customer_id: 2 rows reference a customers\.customer_id that does not exist \(examples: 'c98', 'c99'\)"
+        tables,
+        r"orders\.customer_id: 2 rows reference a customers\.customer_id that does not exist "
+        r"\(examples: 'c98', 'c99'\)",
     )
     problem = _only(error)
     assert (problem.check, problem.n_bad) == ("orphan_key", 2)
