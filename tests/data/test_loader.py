@@ -393,7 +393,7 @@ def test_nothing_is_written_into_the_source_folder(kind, tables, tmp_path, monke
     before = snapshot(source)
     with open_dataset(source) as ds:
         _read_all(ds)
-        ds.validation
+        assert ds.validation.empty
     bad = make_tables()
     bad["orders"].loc[0, "amount"] = -5.0
     WRITERS[kind](bad, tmp_path / "bad")
@@ -434,3 +434,15 @@ def test_the_working_directory_gets_no_spill_folder(tables, tmp_path, monkeypatc
         temp = ds.connection.execute("SELECT current_setting('temp_directory')").fetchone()[0]
     assert not Path(temp).is_relative_to(tmp_path)
     assert os.listdir(tmp_path) == []
+
+
+def test_categorical_columns_are_read_as_text(tables):
+    tables["content"]["topic"] = tables["content"]["topic"].astype("category")
+    tables["orders"]["region"] = tables["orders"]["region"].astype("category")
+    with open_dataset(tables, regions=["east"]) as ds:
+        assert ds.table("content", ["topic"])["topic"].tolist() == ["usage_tips"]
+        assert ds.table("orders", ["region"])["region"].tolist() == ["east", "east"]
+    bad = make_tables()
+    bad["content"]["topic"] = pd.Series(["memes", "promotion"], dtype="category")
+    with pytest.raises(KosDataError, match="content.topic: 1 row has a value outside vocabulary 'topic'"):
+        open_dataset(bad)
