@@ -604,8 +604,16 @@ class Dataset:
 
     @property
     def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """Earliest and latest value over the tables' time columns (NaT when empty)."""
+        """Span of the activity: earliest and latest time over the event tables (NaT when empty).
+
+        Store opening and advisor joining dates describe entities, not activity,
+        and are left out (a store opened in 2015 does not make the data start
+        in 2015); ``.coverage`` has the span of every table.
+        """
         coverage = self.coverage
+        events = coverage[~coverage["table"].isin(["stores", "kos"])]
+        if events["first"].notna().any():
+            coverage = events
         first, last = coverage["first"].min(), coverage["last"].max()
         return (pd.Timestamp(first), pd.Timestamp(last))
 

@@ -292,7 +292,8 @@ def test_summaries_row_counts_date_range_and_coverage(tables):
         assert counts.columns.tolist() == ["table", "rows"]
         assert counts["table"].tolist() == list(TABLE_NAMES)
         assert dict(zip(counts["table"], counts["rows"]))["orders"] == 3
-        assert ds.date_range == (pd.Timestamp("2020-01-01"), pd.Timestamp("2024-03-01"))
+        # activity span: store openings (2020) and advisor joinings are left out
+        assert ds.date_range == (pd.Timestamp("2023-11-01 10:00:00"), pd.Timestamp("2024-03-01"))
         coverage = ds.coverage.set_index("table")
     assert coverage.loc["orders", "time_column"] == "ordered_at"
     assert coverage.loc["orders", "first"] == pd.Timestamp("2024-01-02 10:00:00")
