@@ -18,8 +18,21 @@ from kosresearch.errors import KosParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    from pandas.io.formats.style import Styler
 
-__all__ = ["LANGS", "Lang", "check_lang", "md_text", "t", "label", "LABELS", "pretty", "pseudonymise"]
+__all__ = [
+    "LANGS",
+    "Lang",
+    "LABELS",
+    "TABLE_LABELS",
+    "check_lang",
+    "md_text",
+    "t",
+    "label",
+    "table_label",
+    "pretty",
+    "pseudonymise",
+]
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[str, ...] = ("zh", "en")
@@ -36,6 +49,7 @@ LABELS: Mapping[str, tuple[str, str]] = {
     "check": ("检查", "check"),
     "n_bad": ("问题行数", "bad rows"),
     "present": ("存在", "present"),
+    "nullable": ("允许为空", "nullable"),
     "rows": ("行数", "rows"),
     "time_column": ("时间列", "time column"),
     "first": ("最早", "first"),
@@ -58,13 +72,19 @@ LABELS: Mapping[str, tuple[str, str]] = {
     "active_kos": ("活跃 KOS 数", "active KOS"),
     "posts": ("发帖数", "posts"),
     "messages": ("消息数", "messages"),
-    # contract tables
+}
+
+
+#: Display labels of the contract tables, as ``table: (zh, en)``.
+TABLE_LABELS: Mapping[str, tuple[str, str]] = {
     "stores": ("门店", "stores"),
     "kos": ("KOS 导购", "KOS"),
     "customers": ("客户", "customers"),
+    "orders": ("订单", "orders"),
     "promo_codes": ("推广码", "promo codes"),
     "touchpoints": ("触点", "touchpoints"),
     "content": ("内容", "content"),
+    "messages": ("消息", "messages"),
     "groups": ("社群", "groups"),
     "group_members": ("社群成员", "group members"),
     "feedback": ("反馈", "feedback"),
@@ -137,28 +157,62 @@ def label(key: str, *, lang: str) -> str:
     return t(pair[0], pair[1], lang)
 
 
-def pretty(data: pd.DataFrame, *, lang: str, translate_tables: bool = True) -> pd.DataFrame:
-    """Return a copy of a tidy table with display column names for ``lang``.
+def table_label(name: str, *, lang: str) -> str:
+    """Return the display label of a contract table name (the name itself if unknown)."""
+    pair = TABLE_LABELS.get(name)
+    if pair is None:
+        check_lang(lang)
+        return name
+    return t(pair[0], pair[1], lang)
+
+
+def pretty(data: pd.DataFrame, *, lang: str, precision: int = 2, translate_tables: bool = True) -> Styler:
+    """Return a display version of a tidy table: translated headers, escaped values.
+
+    Machine column names are replaced by their :data:`LABELS` display names,
+    contract table names by :data:`TABLE_LABELS`, the index is hidden, numbers
+    get thousands separators, ``share_*`` columns show as percentages,
+    timestamps as ``YYYY-MM-DD HH:MM`` (dates without the time when all times
+    are midnight), missing values as ``–``, and every value is HTML-escaped.
 
     Parameters
     ----------
     data : pandas.DataFrame
-        A tidy result table with machine (snake_case) column names.
+        A tidy result table with machine (snake_case) column names; not changed.
     lang : {"zh", "en"}
         Report language.
+    precision : int, default 2
+        Decimals of float columns.
     translate_tables : bool, default True
-        Also translate the values of a ``table`` column (contract table names).
+        Also translate the values of a ``table`` column.
 
     Returns
     -------
-    pandas.DataFrame
-        A copy; ``data`` is not changed. Values are not escaped here:
-        ``DataFrame.to_html`` escapes them when the notebook displays the frame.
+    pandas.io.formats.style.Styler
+        Displays as an HTML table in notebooks and reports.
     """
+    import pandas as pd
+    from pandas.io.formats.style import Styler
+
+    check_lang(lang)
     out = data.copy()
     if translate_tables and "table" in out.columns:
-        out["table"] = out["table"].map(lambda v: label(str(v), lang=lang))
-    return out.rename(columns={c: label(str(c), lang=lang) for c in out.columns})
+        out["table"] = out["table"].map(lambda v: table_label(str(v), lang=lang))
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            values = out[col]
+            midnight = bool((values.dropna() == values.dropna().dt.normalize()).all())
+            out[col] = values.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M")
+        elif pd.api.types.is_bool_dtype(out[col]):
+            out[col] = out[col].map({True: t("是", "yes", lang), False: t("否", "no", lang)})
+    percent = [c for c in out.columns if str(c).startswith("share_")]
+    out = out.rename(columns={c: label(str(c), lang=lang) for c in out.columns})
+    styler = Styler(out, uuid="kos", cell_ids=False)
+    styler = styler.format(precision=precision, thousands=",", na_rep="–", escape="html")
+    styler = styler.format_index(escape="html", axis=1)
+    if percent:
+        styler = styler.format("{:.1%}", subset=[label(str(c), lang=lang) for c in percent], na_rep="–")
+    return styler.hide(axis="index")
 
 
 @overload

@@ -120,7 +120,6 @@ def set_theme(*, font_scale: float = 1.0, use_system_font: bool = True) -> str:
             "figure.dpi": 100,
             "savefig.dpi": 100,
             "figure.figsize": (8.0, 4.0),
-            "axes.titleweight": "bold",
         },
     )
     _inline_png()
