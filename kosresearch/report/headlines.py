@@ -17,7 +17,15 @@ from typing import Any
 
 from kosresearch.errors import KosParameterError
 
-__all__ = ["Headline", "HEADLINES_TAG", "publish_headlines", "headlines_output", "read_headlines", "format_number"]
+__all__ = [
+    "Headline",
+    "HEADLINES_TAG",
+    "publish_headlines",
+    "headlines_output",
+    "read_headlines",
+    "format_number",
+    "format_headline",
+]
 
 #: Tag of the notebook cell that publishes the headlines.
 HEADLINES_TAG = "headlines"
@@ -89,16 +97,49 @@ def _number(field: str, value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def format_number(value: float | None) -> str:
-    """Format a headline number for display: thousands separators, sensible decimals."""
-    if value is None:
-        return "–"
+def _decimals(value: float) -> int:
     magnitude = abs(value)
-    if magnitude >= 100 or float(value).is_integer():
-        return f"{value:,.0f}"
-    if magnitude >= 1:
-        return f"{value:,.2f}"
-    return f"{value:.3g}"
+    if magnitude >= 100:
+        return 0
+    if magnitude >= 1 or magnitude == 0:
+        return 2
+    return min(2 - math.floor(math.log10(magnitude)), 12)  # three significant digits
+
+
+def format_number(value: float | None, *, decimals: int | None = None) -> str:
+    """Format a number for display: thousands separators and sensible decimals.
+
+    Whole numbers print without decimals; others with 0 decimals from 100 on,
+    2 from 1 on and three significant digits below 1, unless ``decimals`` is given.
+
+    Examples
+    --------
+    >>> format_number(1234567.891), format_number(12.0), format_number(0.01234), format_number(None)
+    ('1,234,568', '12', '0.0123', '–')
+    """
+    if value is None or not math.isfinite(value):
+        return "–"
+    if decimals is None:
+        decimals = 0 if float(value).is_integer() else _decimals(value)
+    return f"{value:,.{decimals}f}"
+
+
+def format_headline(item: Headline | Mapping[str, Any]) -> str:
+    """Format ``estimate [conf_low, conf_high] unit``, bounds with the estimate's decimals.
+
+    Examples
+    --------
+    >>> format_headline({"name": "aov", "label": "AOV", "estimate": 12.5, "conf_low": 10, "conf_high": 15, "unit": "CNY"})
+    '12.50 [10.00, 15.00] CNY'
+    """
+    h = item if isinstance(item, Headline) else Headline.from_mapping(item)
+    if h.conf_low is None and h.conf_high is None:
+        text = format_number(h.estimate)
+    else:
+        decimals = _decimals(h.estimate) if h.estimate is not None and math.isfinite(h.estimate) else 2
+        low, high = format_number(h.conf_low, decimals=decimals), format_number(h.conf_high, decimals=decimals)
+        text = f"{format_number(h.estimate, decimals=decimals)} [{low}, {high}]"
+    return f"{text} {h.unit}" if h.unit else text
 
 
 def _as_headlines(items: Iterable[Headline | Mapping[str, Any]]) -> list[Headline]:
@@ -111,16 +152,10 @@ def _as_headlines(items: Iterable[Headline | Mapping[str, Any]]) -> list[Headlin
 
 
 def _html_table(headlines: list[Headline]) -> str:
-    rows = []
-    for h in headlines:
-        interval = (
-            f"[{format_number(h.conf_low)}, {format_number(h.conf_high)}]"
-            if h.conf_low is not None or h.conf_high is not None
-            else ""
-        )
-        cells = (h.label, format_number(h.estimate), interval, h.unit)
-        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-    return '<table class="kos-headlines">' + "".join(rows) + "</table>"
+    rows = "".join(
+        f"<tr><td>{html.escape(h.label)}</td><td>{html.escape(format_headline(h))}</td></tr>" for h in headlines
+    )
+    return f'<table class="kos-headlines">{rows}</table>'
 
 
 def headlines_output(items: Iterable[Headline | Mapping[str, Any]]) -> dict[str, Any]:
@@ -143,12 +178,7 @@ def headlines_output(items: Iterable[Headline | Mapping[str, Any]]) -> dict[str,
     """
     headlines = _as_headlines(items)
     payload = {_MARKER: 1, "items": [asdict(h) for h in headlines]}
-    plain = "\n".join(
-        f"{h.name}: {format_number(h.estimate)}"
-        + (f" [{format_number(h.conf_low)}, {format_number(h.conf_high)}]" if h.conf_low is not None else "")
-        + (f" {h.unit}" if h.unit else "")
-        for h in headlines
-    )
+    plain = "\n".join(f"{h.name}: {format_headline(h)}" for h in headlines)
     return {"application/json": payload, "text/html": _html_table(headlines), "text/plain": plain}
 
 

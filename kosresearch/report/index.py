@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kosresearch.data.contract import region_label
-from kosresearch.report.headlines import format_number
+from kosresearch.report.headlines import format_headline
 from kosresearch.report.text import t
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,12 +35,7 @@ ul.headlines li { font-variant-numeric: tabular-nums; }
 
 
 def _headline_line(item: Mapping[str, Any]) -> str:
-    text = f"{item.get('label', item.get('name', ''))}: {format_number(item.get('estimate'))}"
-    if item.get("conf_low") is not None or item.get("conf_high") is not None:
-        text += f" [{format_number(item.get('conf_low'))}, {format_number(item.get('conf_high'))}]"
-    if item.get("unit"):
-        text += f" {item['unit']}"
-    return html.escape(text)
+    return html.escape(f"{item.get('label') or item.get('name', '')}: {format_headline(item)}")
 
 
 def _index_cell(result: JobResult | None, lang: str) -> str:
