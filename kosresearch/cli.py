@@ -124,9 +124,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from kosresearch.data.sources import resolve_source
     from kosresearch.data.validate import validation_report
 
-    report = validation_report(resolve_source(args.data), regions=_regions_arg(args.regions))
-    print(report.to_string(index=False) if hasattr(report, "to_string") else report)
-    return 0
+    source = resolve_source(args.data)
+    report = validation_report(source, regions=_regions_arg(args.regions))
+    if len(report) == 0:
+        print(f"{source}: no problems found")
+        return 0
+    print(f"{source}: {len(report)} problem(s)")
+    for message in report["message"]:
+        print(f"- {message}")
+    return 1
 
 
 _COMMANDS = {"run": _cmd_run, "simulate": _cmd_simulate, "validate": _cmd_validate}
@@ -135,7 +141,7 @@ _COMMANDS = {"run": _cmd_run, "simulate": _cmd_simulate, "validate": _cmd_valida
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``kosresearch`` command line; return the exit code.
 
-    Exit codes: 0 success, 1 a report job failed or the data were refused,
+    Exit codes: 0 success, 1 a report job failed or the data have problems,
     2 bad arguments.
     """
     parser = build_parser()

@@ -193,7 +193,7 @@ def monthly_kpis(ds: Dataset) -> pd.DataFrame:
                 f"FROM ({active}) GROUP BY 1"
             ).set_index("month")
         )
-    wide = pd.concat(parts, axis=1) if parts else pd.DataFrame()
+    wide = pd.concat(parts, axis=1, sort=True) if parts else pd.DataFrame()
     if wide.empty:
         return pd.DataFrame({"month": pd.Series(dtype="datetime64[us]")} | {c: pd.Series(dtype="Int64") for c in KPI_COLUMNS})
     wide.index = pd.to_datetime(wide.index)
