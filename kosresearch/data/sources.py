@@ -95,7 +95,8 @@ def source_regions(source: str | Path | None = None) -> list[str]:
     if not regions:
         from kosresearch.data.loader import open_dataset
 
-        regions = set(open_dataset(path, validate=False).regions)
+        with open_dataset(path, validate=False) as dataset:
+            regions = set(dataset.regions)
     bad = sorted(r for r in regions if not REGION_PATTERN.match(r))
     if bad:
         raise KosParameterError(
