@@ -6,7 +6,6 @@ import fnmatch
 import os
 import re
 import tomllib
-from pathlib import Path
 
 import yaml
 

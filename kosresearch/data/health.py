@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from kosresearch.data.contract import TABLES, get_table, region_label
+from kosresearch.data.contract import TABLES, region_label
 from kosresearch.report.headlines import Headline, format_number
 from kosresearch.report.text import check_lang, label, md_text, pretty, t, table_label
 
