@@ -98,3 +98,7 @@ def test_importing_kosresearch_has_no_side_effects_and_exports_the_report_helper
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+    heavy = ("pandas", "matplotlib", "seaborn", "papermill", "nbconvert", "duckdb")
+    code = f"import sys, kosresearch.report; assert not [m for m in {heavy!r} if m in sys.modules]"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, "importing kosresearch.report stays cheap: " + done.stderr

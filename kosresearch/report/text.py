@@ -148,22 +148,19 @@ def t(zh: str, en: str, lang: str) -> str:
     return zh if check_lang(lang) == "zh" else en
 
 
+def _lookup(catalogue: Mapping[str, tuple[str, str]], key: str, lang: str) -> str:
+    zh, en = catalogue.get(key, (key, key))
+    return t(zh, en, lang)
+
+
 def label(key: str, *, lang: str) -> str:
     """Return the display label of ``key`` from :data:`LABELS` (``key`` itself if absent)."""
-    pair = LABELS.get(key)
-    if pair is None:
-        check_lang(lang)
-        return key
-    return t(pair[0], pair[1], lang)
+    return _lookup(LABELS, key, lang)
 
 
 def table_label(name: str, *, lang: str) -> str:
     """Return the display label of a contract table name (the name itself if unknown)."""
-    pair = TABLE_LABELS.get(name)
-    if pair is None:
-        check_lang(lang)
-        return name
-    return t(pair[0], pair[1], lang)
+    return _lookup(TABLE_LABELS, name, lang)
 
 
 def pretty(data: pd.DataFrame, *, lang: str, precision: int = 2, translate_tables: bool = True) -> Styler:
