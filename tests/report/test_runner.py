@@ -252,3 +252,36 @@ def test_parameter_values_reach_the_notebook_as_plain_strings(tmp_path):
     page = (tmp_path / "out" / "east" / "00_ok.html").read_text(encoding="utf-8")
     assert "import kosresearch.report as kr" in re.sub(r"<[^>]+>", "", page), "--show-code keeps the code"
     assert '<html lang="en">' in page
+
+
+# ----------------------------------------------------------------- kernel start-up retry (no kernel needed)
+
+
+def test_a_kernel_that_fails_to_start_is_retried_once(tmp_path, monkeypatch):
+    import kosresearch.report.runner as runner
+
+    calls = []
+
+    def flaky_execute(job, output):
+        calls.append(job.key)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel didn't respond in 60 seconds")
+        nbformat.write(ok_notebook(), output)
+
+    monkeypatch.setattr(runner, "_execute", flaky_execute)
+    job = runner.ReportJob(notebook="00_ok", region="east", path=tmp_path / "00_ok.ipynb", out_dir=tmp_path,
+                           parameters={"region": "east", "data": "", "lang": "zh"}, title="t", lang="zh")
+    result = runner.run_job(job)
+    assert (result.status, result.attempts, calls) == ("ok", 2, ["east/00_ok", "east/00_ok"])
+    assert (tmp_path / "east" / "00_ok.html").is_file()
+
+
+def test_only_kernel_start_up_errors_count_as_transient():
+    import zmq
+
+    from kosresearch.report.runner import _is_transient
+
+    assert _is_transient(zmq.ZMQError(98, "Address already in use"))
+    assert _is_transient(RuntimeError("Kernel died before replying to kernel_info"))
+    assert not _is_transient(RuntimeError("something else"))
+    assert not _is_transient(ValueError("Kernel didn't respond"))
