@@ -694,6 +694,22 @@ def att_gt(
     if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0 or n_boot == 1:
         raise KosParameterError(f"n_boot={n_boot!r} must be 0 (analytic only) or a whole number >= 2, e.g. 999")
     units, periods, Y, Xs, G = _prepare_panel(data, outcome_col, unit_col, time_col, group_col, covariates)
+    settings = {"outcome_col": outcome_col, "unit_col": unit_col, "time_col": time_col, "group_col": group_col,
+                "control_group": control_group, "covariates": list(covariates or []), "est_method": est_method,
+                "anticipation": int(anticipation), "base_period": base_period, "n_boot": int(n_boot), "seed": int(seed)}
+    return _att_gt_arrays(units, periods, Y, Xs, G, settings=settings, conf_level=conf_level)
+
+
+def _att_gt_arrays(units, periods, Y, Xs, G, *, settings: dict[str, Any], conf_level: float,
+                   pretest: bool = True) -> AttGtResult:
+    """ATT(g, t) on a prepared balanced panel: ``Y`` is units × periods, ``G`` the group of each unit."""
+    group_col = settings["group_col"]
+    control_group = settings["control_group"]
+    est_method = settings["est_method"]
+    anticipation = settings["anticipation"]
+    base_period = settings["base_period"]
+    n_boot = settings["n_boot"]
+    seed = settings["seed"]
     G = np.where(G > periods.max() + anticipation, 0.0, G)
     first_treated = (G > 0) & (G <= periods.min() + anticipation)
     dropped = pd.DataFrame({"unit": units[first_treated], "group": G[first_treated],
@@ -788,7 +804,7 @@ def att_gt(
     # pre-test of parallel trends
     pre = np.flatnonzero((cg > tl[cti]) & np.isfinite(se))
     p_pre, w_stat, q = float("nan"), float("nan"), 0
-    if pre.size:
+    if pre.size and pretest and pre.size < n:
         from scipy.stats import chi2
 
         V = INF[:, pre].T @ INF[:, pre] / n
@@ -808,9 +824,6 @@ def att_gt(
         "group": glist, "n_units": [int((G == g).sum()) for g in glist],
         "pre_periods": [int(np.sum(tl + anticipation < g)) for g in glist],
     })
-    settings = {"outcome_col": outcome_col, "unit_col": unit_col, "time_col": time_col, "group_col": group_col,
-                "control_group": control_group, "covariates": list(covariates or []), "est_method": est_method,
-                "anticipation": int(anticipation), "base_period": base_period, "n_boot": int(n_boot), "seed": int(seed)}
     return AttGtResult(table=table, conf_level=conf_level, influence=INF, unit_groups=G, units=units, periods=tl,
                        pretest_p_value=p_pre, pretest_statistic=w_stat, pretest_df=q, pre_periods=pre_periods,
                        dropped_units=dropped, uniform_critical_value=crit_u, settings=settings)
