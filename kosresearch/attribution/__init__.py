@@ -1,5 +1,7 @@
 """Attribution causality: credit rules, multi-touch attribution, staggered DiD, counterfactual time series, placebo checks."""
 
+from kosresearch.attribution.did import AggteResult, AttGtResult, DidResult, att_gt, did_2x2
+from kosresearch.attribution.its import CausalImpactResult, InterventionResult, causal_impact, intervention_effect
 from kosresearch.attribution.journeys import build_journeys, heuristic_attribution
 from kosresearch.attribution.mta import (
     AttributionComparison,
@@ -9,14 +11,37 @@ from kosresearch.attribution.mta import (
     markov_attribution,
     shapley_attribution,
 )
+from kosresearch.attribution.panel import store_week_panel
+from kosresearch.attribution.placebo import (
+    ProgrammeEffect,
+    RefutationResult,
+    pretrend_test,
+    programme_effect,
+    refute_att_gt,
+)
 
 __all__ = [
+    "AggteResult",
+    "AttGtResult",
     "AttributionComparison",
+    "CausalImpactResult",
+    "InterventionResult",
+    "DidResult",
     "MarkovResult",
+    "ProgrammeEffect",
+    "RefutationResult",
     "ShapleyResult",
+    "att_gt",
     "build_journeys",
+    "causal_impact",
     "compare_attribution",
+    "did_2x2",
     "heuristic_attribution",
+    "intervention_effect",
     "markov_attribution",
+    "pretrend_test",
+    "programme_effect",
+    "refute_att_gt",
     "shapley_attribution",
+    "store_week_panel",
 ]

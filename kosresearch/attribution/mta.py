@@ -29,6 +29,8 @@ __all__ = [
 ]
 
 MAX_SHAPLEY_CHANNELS = 15
+#: chains with more states than this are solved with sparse LU
+_DENSE_MAX_STATES = 400
 
 
 def _check_boot(n_boot, conf_level, seed) -> None:
@@ -101,7 +103,7 @@ class _MarkovGraph:
             inv = np.where(out_w > 0, 1.0 / out_w, 0.0)
         r = conv * inv
         n_ch = len(self.channel_states)
-        if n <= 400:
+        if n <= _DENSE_MAX_STATES:
             Q = np.zeros((n, n))
             np.add.at(Q, (self.src, self.dst), w * inv[self.src])
             A = np.eye(n) - Q

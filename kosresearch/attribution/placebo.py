@@ -23,20 +23,19 @@ __all__ = ["pretrend_test", "refute_att_gt", "programme_effect", "RefutationResu
 def pretrend_test(result: AttGtResult, *, bins: int = 4) -> dict[str, float]:
     """Joint Wald test that the pre-treatment event-time effects are zero, on binned event times.
 
-    With many pre-periods and few units the full pre-test over every
-    pre-treatment ATT(g, t) (``AttGtResult.pretest_p_value``) has a singular
-    covariance; here the pre-treatment event times of the dynamic aggregation
-    are averaged within ``bins`` consecutive blocks and the ``bins``-vector is
-    tested with its influence-function covariance. Returns ``statistic, df,
-    p_value`` (NaN when there is no pre-period).
+    The full pre-test over every pre-treatment ATT(g, t)
+    (``AttGtResult.pretest_p_value``, as in R ``did``) has dozens of degrees
+    of freedom with weekly data: its covariance is singular when there are
+    fewer units than cells, and it over-rejects when there are not many more.
+    Here the pre-treatment event times of the dynamic aggregation are averaged
+    within ``bins`` consecutive blocks and the ``bins``-vector is tested with
+    its influence-function covariance. Returns ``statistic, df, p_value,
+    method`` (NaN when there is no pre-period).
     """
     from scipy.stats import chi2
 
     if not isinstance(bins, (int, np.integer)) or bins < 1:
         raise KosParameterError(f"bins={bins!r} must be a whole number >= 1")
-    if np.isfinite(result.pretest_p_value):
-        return {"statistic": result.pretest_statistic, "df": float(result.pretest_df), "p_value": result.pretest_p_value,
-                "method": "all pre-treatment ATT(g,t)"}
     dyn, infs = _dynamic_pre(result)
     if dyn.size == 0:
         return {"statistic": float("nan"), "df": 0.0, "p_value": float("nan"), "method": "none"}
@@ -164,7 +163,7 @@ def refute_att_gt(
     judged at ``(1 - conf_level) / len(placebo_fractions)`` (Bonferroni), so
     that several fake dates do not raise a false alarm more often than one
     would. Pre-trend: the Wald pre-test
-    of all pre-treatment ATT(g, t), or its binned form when that is singular
+    on binned pre-treatment event times
     (:func:`pretrend_test`). A check that casts doubt sets ``concern``.
     """
     check_conf_level(conf_level)
@@ -232,7 +231,9 @@ def refute_att_gt(
     pt = pretrend_test(real)
     rows.append({"check": "pre_trend", "estimate": pt["statistic"], "p_value": pt["p_value"],
                  "concern": bool(pt["p_value"] < alpha) if np.isfinite(pt["p_value"]) else np.nan,
-                 "detail": f"Wald test of zero pre-treatment effects ({pt['method']}, df = {pt['df']:.0f})"})
+                 "detail": (f"Wald test of zero pre-treatment effects ({pt['method']}, df = {pt['df']:.0f})"
+                            + (f"; the full test over all {real.pretest_df} pre-treatment ATT(g,t) gives p = {real.pretest_p_value:.3f}"
+                               if np.isfinite(real.pretest_p_value) else ""))})
     # short pre-period guard
     pp = real.pre_periods
     shortest = int(pp["pre_periods"].min()) if len(pp) else 0
