@@ -71,7 +71,7 @@ def journeys_from_chain(n: int, seed: int = 2) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     cum = np.cumsum(P, axis=1)
     k = len(states) - 3
-    conv_s, null_s = k + 1, k + 2
+    conv_s = k + 1
     state = np.zeros(n, int)
     steps = []
     alive = np.ones(n, bool)

@@ -434,7 +434,6 @@ class AttGtResult(Result):
         tim = t["time"].to_numpy()
         inf = self.influence
         G = self.unit_groups
-        n = inf.shape[0]
         glist = np.unique(grp)
         pg_g = np.array([np.mean(G == g) for g in glist])
         pg = pg_g[np.searchsorted(glist, grp)]
@@ -484,7 +483,7 @@ class AttGtResult(Result):
             overall_est = float(np.mean([rows[i]["estimate"] for i in pos]))
             overall_inf = np.mean([infs[i] for i in pos], axis=0)
         elif kind == "group":
-            gvals, ginfs = [], []
+            gvals = []
             for g in glist:
                 keep = np.flatnonzero((grp == g) & post)
                 if keep.size == 0:

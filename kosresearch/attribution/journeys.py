@@ -7,7 +7,7 @@ import pandas as pd
 
 from kosresearch._validation import check_positive, require_columns
 from kosresearch.attribution._paths import PathTable, parse_paths
-from kosresearch.errors import KosDataError, KosParameterError
+from kosresearch.errors import KosParameterError
 
 __all__ = ["build_journeys", "heuristic_attribution", "HEURISTIC_MODELS"]
 
@@ -264,7 +264,3 @@ def _check_position_weights(position_weights) -> None:
             "(first, middle, last) with a positive sum, e.g. (0.4, 0.2, 0.4)"
         )
 
-
-def _empty_check(df: pd.DataFrame, name: str) -> None:  # pragma: no cover - helper kept small
-    if len(df) == 0:
-        raise KosDataError(f"{name} has no rows")

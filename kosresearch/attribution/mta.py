@@ -13,7 +13,7 @@ from kosresearch._markov import removal_effects as _dense_removal_effects
 from kosresearch._results import Result, new_axes
 from kosresearch._validation import check_conf_level
 from kosresearch.attribution._paths import PathTable, bootstrap_counts, parse_paths
-from kosresearch.attribution.journeys import HEURISTIC_MODELS, _check_position_weights, _credit_matrices, heuristic_credit
+from kosresearch.attribution.journeys import _check_position_weights, _credit_matrices, heuristic_credit
 from kosresearch.errors import KosDataError, KosParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -611,5 +611,3 @@ def compare_attribution(
                                     "conf_high": hi, "share": est[m] / total}))
     return AttributionComparison(table=pd.concat(frames, ignore_index=True), conf_level=conf_level, n_boot=int(n_boot))
 
-
-_ = HEURISTIC_MODELS  # re-exported for the comparison's method order

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from kosresearch._results import Result, critical_value, new_axes
+from kosresearch._results import Result, new_axes
 from kosresearch._validation import check_choice, check_conf_level
-from kosresearch.attribution.did import AggteResult, AttGtResult, _att_gt_arrays, _prepare_panel, _wald_frame, att_gt
+from kosresearch.attribution.did import AggteResult, AttGtResult, _att_gt_arrays, _prepare_panel, att_gt
 from kosresearch.errors import KosDataError, KosParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -177,7 +177,6 @@ def refute_att_gt(
                 "control_group": control_group, "covariates": list(covariates or []), "est_method": est_method,
                 "anticipation": int(anticipation), "base_period": "varying", "n_boot": 0, "seed": int(seed)}
     alpha = 1 - conf_level
-    c = critical_value(conf_level)
     rows: list[dict[str, Any]] = []
     real = _att_gt_arrays(units, periods, Y, Xs, G, settings=settings, conf_level=conf_level)
     real_simple = real.aggregate("simple").overall.iloc[0]
@@ -355,5 +354,3 @@ def programme_effect(
                             anticipation=anticipation, n_permutations=n_permutations, conf_level=conf_level, seed=seed)
     return ProgrammeEffect(table=table, conf_level=conf_level, att_gt=res, dynamic=dynamic, refutation=ref)
 
-
-_ = _wald_frame  # shared helper kept importable for tests
