@@ -205,7 +205,8 @@ def refute_att_gt(
         rows.append({"check": f"in_time_placebo@{fake}", **{k: o[k] for k in ("estimate", "std_error", "conf_low", "conf_high", "p_value")},
                      "concern": concern,
                      "detail": (f"fake adoption at period {fake}: effect {o['estimate']:.4g} "
-                                + ("differs from 0 (a warning sign)" if concern else "is compatible with 0 (as it should be)"))})
+                                + ("differs from 0 at the Bonferroni-adjusted level (a warning sign)" if concern
+                                   else "is compatible with 0 at the Bonferroni-adjusted level (as it should be)"))})
     # in-space placebos
     rng = np.random.default_rng(seed)
     dist = np.full(n_permutations, np.nan)
