@@ -441,13 +441,27 @@ def _forest(ax, labels: list[str], est, lo, hi, filled, *, xlabel: str, legend: 
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
     ax.set_xlabel(xlabel)
-    from matplotlib.ticker import FuncFormatter
-
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+    _log_ticks(ax.xaxis, np.nanmin(lo) if len(lo) else 1.0, np.nanmax(hi) if len(hi) else 1.0)
     if legend and len(labels):
         ax.legend(loc="best", fontsize="small", frameon=False)
     return ax
+
+
+_NICE_TICKS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0, 20.0, 50.0, 100.0)
+
+
+def _log_ticks(axis, lo: float, hi: float) -> None:
+    """Readable ticks (0.5, 1, 2, 3, …) on a log-scaled axis spanning ``[lo, hi]`` (always including 1)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    lo = min(float(lo), 1.0) if np.isfinite(lo) else 1.0
+    hi = max(float(hi), 1.0) if np.isfinite(hi) else 1.0
+    ticks = [t for t in _NICE_TICKS if lo / 1.15 <= t <= hi * 1.15]
+    if len(ticks) > 8:
+        ticks = [t for t in ticks if t in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)]
+    axis.set_major_locator(FixedLocator(ticks or [1.0]))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_locator(NullLocator())
 
 
 def _coef_label(term: str, level: str, ref: str, lang: str) -> str:
@@ -1084,13 +1098,17 @@ class CrossRateRatios(Result):
         span = max(span, 0.1)
         norm = mcolors.LogNorm(vmin=np.exp(-span), vmax=np.exp(span))
         im = ax.imshow(np.ma.masked_invalid(M), cmap="RdBu_r", norm=norm, aspect="auto")
+        ax.grid(False)
         for i in range(len(rows)):
             for j in range(len(cols)):
-                ax.text(j, i, ann[i][j], ha="center", va="center", fontsize="x-small")
+                dark = np.isfinite(M[i, j]) and abs(np.log(M[i, j])) > 0.6 * span
+                ax.text(j, i, ann[i][j], ha="center", va="center", fontsize="x-small",
+                        color="white" if dark else "black")
         short = lambda term, lv: (tx.LEVEL_LABELS.get(term, {}).get(str(lv), (None,) * 4)[2 if lang == "zh" else 1] or str(lv))  # noqa: E731
         ax.set_xticks(range(len(cols)), [short(self.col_col, c) for c in cols], rotation=30, ha="right")
         ax.set_yticks(range(len(rows)), [short(self.row_col, r) for r in rows])
         cb = ax.figure.colorbar(im, ax=ax, shrink=0.8)
+        _log_ticks(cb.ax.yaxis, np.exp(-span), np.exp(span))
         cb.set_label(f"{tx.metric_label(self.count_col, lang)}之比" if lang == "zh"
                      else f"{tx.metric_label(self.count_col, lang)} ratio")
         return ax

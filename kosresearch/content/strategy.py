@@ -330,10 +330,9 @@ class StrategyChangeResult(Result):
         ax.errorbar(x[has], est[has], yerr=[est[has] - lo[has], hi[has] - est[has]], fmt="o", color="C0", capsize=3)
         ax.plot(x[~has], est[~has], "o", color="0.4")
         ax.set_yscale("log")
-        from matplotlib.ticker import FuncFormatter
+        from kosresearch.content.rates import _log_ticks
 
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        _log_ticks(ax.yaxis, np.nanmin(np.append(lo[has], est)), np.nanmax(np.append(hi[has], est)))
         metric = tx.metric_label(self.outcome, lang)
         if lang == "zh":
             ax.set_xlabel("相对策略调整的周数（−1 为基准周）")
