@@ -121,8 +121,9 @@ def region_posts(dataset, *, min_posts: int = 30) -> pd.DataFrame:
     """Posts of the dataset with interaction counts, without formats / topics / platforms under ``min_posts`` posts.
 
     Rare levels give very wide intervals (or none at all when they have no
-    event); they are left out of every model of the report. ``attrs["dropped"]``
-    lists them as ``{term: [levels]}``.
+    event); they are left out of every model of the report. Posts are counted
+    on all posts of the dataset, before any level is dropped.
+    ``attrs["dropped"]`` lists the dropped levels as ``{term: [levels]}``.
     """
     posts = content_posts(dataset)
     posts = posts[posts["impressions"] > 0]
