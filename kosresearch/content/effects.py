@@ -547,7 +547,7 @@ def posts_needed(
     Examples
     --------
     >>> posts_needed(1.5, baseline_rate=0.02, exposure=1000, dispersion=0.6)
-    77
+    62
     """
     _check_power_args(baseline_rate, exposure, dispersion, power, conf_level, design_effect)
     check_positive("allocation", allocation)
@@ -609,8 +609,8 @@ def min_detectable_rate_ratio(
 
     Examples
     --------
-    >>> round(min_detectable_rate_ratio(77, baseline_rate=0.02, exposure=1000, dispersion=0.6), 3)
-    1.499
+    >>> round(min_detectable_rate_ratio(62, baseline_rate=0.02, exposure=1000, dispersion=0.6), 3)
+    1.496
     """
     from scipy import optimize
 

@@ -258,7 +258,8 @@ def engagement_table(
     Examples
     --------
     >>> import kosresearch as kr
-    >>> ds = kr.open_dataset("data_samples", regions=["east"])
+    >>> from kosresearch.paths import sample_data_dir
+    >>> ds = kr.open_dataset(sample_data_dir(), regions=["east"])
     >>> et = engagement_table(ds, by=["format"])
     >>> list(et.table["format"].unique())
     ['article', 'image_text', 'live', 'short_video']
@@ -838,14 +839,15 @@ def rate_ratios(
     Examples
     --------
     >>> import kosresearch as kr
-    >>> posts = content_posts(kr.open_dataset("data_samples", regions=["east"]))
+    >>> from kosresearch.paths import sample_data_dir
+    >>> posts = content_posts(kr.open_dataset(sample_data_dir(), regions=["east"]))
     >>> rr = rate_ratios(posts, count_col="interactions", exposure_col="impressions",
     ...                  terms=["format", "topic", "platform"], cluster_col="kos_id",
     ...                  reference={"format": "image_text", "topic": "promotion", "platform": "wechat_moments"})
     >>> rr.family
     'negbin'
     >>> rr.table.loc[rr.table["level"] == "short_video", "rate_ratio"].round(1).item()
-    2.4
+    2.5
     """
     check_choice("family", family, FAMILIES)
     check_conf_level(conf_level)
