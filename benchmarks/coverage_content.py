@@ -1,8 +1,7 @@
 """Coverage of the content estimators' intervals over repeated simulations (not a timing benchmark).
 
-For ``KOS_COVERAGE_SEEDS`` simulated datasets (default 12; the ``sample``
-scenario with fewer customers — content, strategy changes and advisor skills
-do not depend on the customer count), it records:
+For ``KOS_COVERAGE_SEEDS`` simulated datasets of the ``sample`` scenario
+(default 12; seeds 1000, 1001, …), it records:
 
 * the z-scores ``(log RR̂ − log RR) / se`` of the 20 planted format / topic /
   platform rate ratios (interactions and leads, NB2, cluster-robust by advisor)
@@ -18,7 +17,6 @@ Run: ``python benchmarks/coverage_content.py``; results in
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -36,8 +34,7 @@ def one(seed: int) -> dict:
     import kosresearch as kr
     from kosresearch.content import content_posts, group_activation, kos_benchmark, rate_ratios, strategy_change_effect
 
-    sc = dataclasses.replace(kr.PRESETS["sample"], customers=4_000)
-    sim = kr.simulate(sc, seed=seed)
+    sim = kr.simulate("sample", seed=seed)
     truth = sim.truth
     posts = content_posts(sim.tables["content"])
     out: dict = {"seed": seed, "rr": []}

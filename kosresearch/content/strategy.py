@@ -82,28 +82,33 @@ def _demean(X: np.ndarray, w: np.ndarray, A) -> np.ndarray:
     return X - (A.T @ means)
 
 
-def _poisson_fe(y, logE, X, names, unit, cluster, *, keep_first: int) -> _FEFit:
-    """Poisson regression with unit fixed effects concentrated out, cluster-robust covariance.
+def _poisson_fe(y, logE, X, names, unit, cluster, *, weights=None, keep_first: int) -> _FEFit:
+    """(Weighted) Poisson regression with unit fixed effects concentrated out; cluster-robust covariance.
 
-    The unit effects have the closed form ``exp(a_u) = Y_u / Σ_{i∈u} exp(logE_i + x_iβ)``;
-    the profile score is ``Σ (x_i − x̄_u)(y_i − μ_i)`` with ``μ``-weighted unit
-    means ``x̄_u`` (Hausman, Hall & Griliches 1984; Wooldridge 1999). Columns
-    dependent on earlier ones (after absorbing the unit effects) are dropped;
-    the first ``keep_first`` columns must survive.
+    Solves ``Σ_i w_i x_i (y_i − μ_i) = 0`` with ``μ_i = exp(a_u + logE_i + x_iβ)``.
+    The unit effects have the closed form ``exp(a_u) = Σ_u w y / Σ_u w exp(logE + xβ)``,
+    so ``μ`` is linear in the counts and the profile score
+    ``Σ w_i (x_i − x̄_u)(y_i − μ_i)`` (``wμ``-weighted unit means ``x̄_u``) has
+    expectation zero at the true ``β`` for any number of posts per unit, as
+    long as the weights do not depend on the posts' own counts (with ``w = 1``
+    this is the conditional Poisson of Hausman, Hall & Griliches 1984;
+    Wooldridge 1999). Columns dependent on earlier ones (after absorbing the
+    unit effects) are dropped; the first ``keep_first`` columns must survive.
     """
+    w_all = np.ones_like(y) if weights is None else np.asarray(weights, dtype=float)
     _, unit = np.unique(unit, return_inverse=True)
     U = int(unit.max()) + 1
     Yu = np.bincount(unit, weights=y, minlength=U)
     alive = Yu[unit] > 0
-    y, logE, X, unit, cluster = y[alive], logE[alive], X[alive], unit[alive], cluster[alive]
+    y, logE, X, unit, cluster, w = y[alive], logE[alive], X[alive], unit[alive], cluster[alive], w_all[alive]
     _, unit = np.unique(unit, return_inverse=True)
     U = int(unit.max()) + 1 if unit.size else 0
     if U == 0:
         raise KosDataError("no advisor has any event in the comparison windows; nothing to compare")
-    Yu = np.bincount(unit, weights=y, minlength=U)
+    WYu = np.bincount(unit, weights=w * y, minlength=U)
     A = _unit_matrix(unit, U)
     # drop columns without variation inside units
-    m0 = np.exp(logE - logE.mean())
+    m0 = w * np.exp(logE - logE.mean())
     Xd0 = _demean(X, m0, A)
     ok = _independent_columns(np.sqrt(m0)[:, None] * Xd0)
     if not ok[:keep_first].all():
@@ -116,23 +121,24 @@ def _poisson_fe(y, logE, X, names, unit, cluster, *, keep_first: int) -> _FEFit:
     p = X.shape[1]
     beta = np.zeros(p)
 
-    def profile(b):
+    def means(b):
         eta = logE + X @ b
-        mx = eta.max()
-        m = np.exp(eta - mx)
-        Mu = np.bincount(unit, weights=m, minlength=U)
-        return float(np.sum(y * (eta - mx)) - np.sum(Yu * np.log(Mu)))
+        m = np.exp(eta - eta.max())
+        WMu = np.bincount(unit, weights=w * m, minlength=U)
+        return eta, m, WMu
+
+    def profile(b):
+        eta, m, WMu = means(b)
+        return float(np.sum(w * y * (eta - eta.max())) - np.sum(WYu * np.log(WMu)))
 
     cur = profile(beta)
     converged = False
     for _ in range(100):
-        eta = logE + X @ beta
-        m = np.exp(eta - eta.max())
-        Mu = np.bincount(unit, weights=m, minlength=U)
-        mu = m * (Yu / Mu)[unit]
-        Xd = _demean(X, mu, A)
-        grad = Xd.T @ (y - mu)
-        H = Xd.T @ (mu[:, None] * Xd)
+        eta, m, WMu = means(beta)
+        mu = m * (WYu / WMu)[unit]
+        Xd = _demean(X, w * mu, A)
+        grad = Xd.T @ (w * (y - mu))
+        H = Xd.T @ ((w * mu)[:, None] * Xd)
         step = np.linalg.solve(H, grad)
         t = 1.0
         while True:
@@ -145,18 +151,16 @@ def _poisson_fe(y, logE, X, names, unit, cluster, *, keep_first: int) -> _FEFit:
         if np.max(np.abs(t * step)) < 1e-10:
             converged = True
             break
-    eta = logE + X @ beta
-    m = np.exp(eta - eta.max())
-    Mu = np.bincount(unit, weights=m, minlength=U)
-    mu = m * (Yu / Mu)[unit]
-    Xd = _demean(X, mu, A)
-    H = Xd.T @ (mu[:, None] * Xd)
+    eta, m, WMu = means(beta)
+    mu = m * (WYu / WMu)[unit]
+    Xd = _demean(X, w * mu, A)
+    H = Xd.T @ ((w * mu)[:, None] * Xd)
     bread = np.linalg.inv(H)
     _, cl = np.unique(cluster, return_inverse=True)
     G = int(cl.max()) + 1
     if G < 2:
         raise KosDataError(f"cluster-robust standard errors need at least 2 advisors; the windows hold {G}")
-    s = Xd * (y - mu)[:, None]
+    s = Xd * (w * (y - mu))[:, None]
     S = np.column_stack([np.bincount(cl, weights=s[:, j], minlength=G) for j in range(p)])
     cov = bread @ (S.T @ S) @ bread * (G / (G - 1.0))
     return _FEFit(beta, cov, names, int(y.size), U, G, converged)
@@ -173,6 +177,7 @@ class _Posts:
     E: np.ndarray
     region: np.ndarray  # codes
     comp: pd.DataFrame  # composition columns
+    w: np.ndarray  # quasi-likelihood weights 1 / (1 + α μ*) (1 for plain Poisson)
 
 
 def _stack(posts: _Posts, ev_kos, ev_t, ev_region, control: np.ndarray, start_days: float, end_days: float):
@@ -222,7 +227,8 @@ def _did(posts: _Posts, ev_kos, ev_t, ev_region, control, *, start, end, split):
     X = np.column_stack([(treated & post).astype(float), ev_post, comp])
     names = ["change", *[f"event{e}:post" for e in range(n_ev)], *comp_names]
     unit = ev.astype(np.int64) * (int(posts.kos.max()) + 1) + k
-    fit = _poisson_fe(posts.y[rows].astype(float), np.log(posts.E[rows]), X, names, unit, k, keep_first=1)
+    fit = _poisson_fe(posts.y[rows].astype(float), np.log(posts.E[rows]), X, names, unit, k, weights=posts.w[rows],
+                      keep_first=1)
     used = np.unique(ev[treated])
     info = {
         "n_posts": fit.n_obs,
@@ -250,7 +256,8 @@ def _event_study(posts: _Posts, ev_kos, ev_t, ev_region, control, window_days: f
     X = np.column_stack([tr_cols, ew, comp])
     names = [f"week{w}" for w in weeks] + [f"e{e}w{w}" for e in range(n_ev) for w in weeks] + comp_names
     unit = ev.astype(np.int64) * (int(posts.kos.max()) + 1) + k
-    fit = _poisson_fe(posts.y[rows].astype(float), np.log(posts.E[rows]), X, names, unit, k, keep_first=0)
+    fit = _poisson_fe(posts.y[rows].astype(float), np.log(posts.E[rows]), X, names, unit, k, weights=posts.w[rows],
+                      keep_first=0)
     return fit, weeks
 
 
@@ -343,6 +350,27 @@ class StrategyChangeResult(Result):
         return ax
 
 
+def _nb_weights(frame: pd.DataFrame, y: np.ndarray, comp_cols: list[str]) -> np.ndarray:
+    """Quasi-likelihood weights ``1 / (1 + α̂ μ̂*)`` of the NB2 variance, from a pooled fit without advisor effects.
+
+    ``μ̂*`` depends on a post's exposure and content mix only, so the weights
+    do not depend on the post's own count (beyond the pooled fit over all
+    posts) and the weighted estimating equation stays unbiased. They stop a
+    few posts with very many impressions from dominating the comparison
+    (plain Poisson weights each post by its expected count).
+    """
+    from kosresearch.content._countreg import build_design, fit_count_model
+
+    E = frame["impressions"].to_numpy(dtype=float)
+    try:
+        design = build_design(frame.reset_index(drop=True), comp_cols)
+        fit, _ = fit_count_model(y, E, design, family="auto")
+    except (KosDataError, np.linalg.LinAlgError, FloatingPointError):  # pragma: no cover - degenerate mixes
+        return np.ones(y.size)
+    mu = E * np.exp((design.X @ fit.params)[design.pattern])
+    return 1.0 / (1.0 + fit.alpha * mu)
+
+
 def _ratio(b: float, se: float) -> float:
     """``b / se`` with an exact fit (``se = 0``) giving ±inf (or 0 when ``b`` is 0 too)."""
     if se > 0:
@@ -412,7 +440,14 @@ def strategy_change_effect(
     effects are concentrated out (conditional Poisson; Hausman, Hall &
     Griliches 1984) and the model is estimated by Poisson pseudo-maximum
     likelihood, consistent for any overdispersion as long as the mean is
-    right (Wooldridge 1999; Santos Silva & Tenreyro 2006); standard errors
+    right (Wooldridge 1999; Santos Silva & Tenreyro 2006). Each post is
+    weighted by ``1 / (1 + α̂ μ̂*)``, the NB2 quasi-likelihood weight, with
+    ``α̂`` and ``μ̂*`` from a pooled NB2 fit of counts on exposure and content
+    mix (no advisor effects): the weights do not depend on a post's own
+    count, so the estimating equation keeps expectation zero, and posts with
+    very many impressions no longer dominate (plain Poisson weights each
+    post by its expected count, which made the effect much noisier in
+    simulations: ``benchmarks/coverage_content.py``). Standard errors
     are cluster-robust by advisor (clusters across stacks), with factor
     ``G/(G−1)``. The effect is identified by the few changing advisors, and
     cluster-robust variances are too small when few clusters are treated
@@ -450,6 +485,7 @@ def strategy_change_effect(
         E=frame["impressions"].to_numpy(dtype=float),
         region=reg_all.get_indexer(frame["region"]) if has_region else np.zeros(len(frame), int),
         comp=frame[comp_cols].reset_index(drop=True),
+        w=_nb_weights(frame, y, comp_cols),
     )
     # changes: first change per advisor
     ch = strategy_changes.loc[strategy_changes["kos_id"].notna() & strategy_changes["effective_at"].notna()]

@@ -71,6 +71,13 @@ def test_planted_strategy_effect_is_recovered_with_a_clean_pre_trend(sample_effe
     assert t.loc["strategy_change", "n_changes"] >= 30
 
 
+def test_leads_are_untouched_by_strategy_changes_a_negative_control(sample):
+    # the simulator multiplies only the interaction rate after a change
+    t = strategy_change_effect(sample.table("content"), sample.table("strategy_changes"), outcome="lead_rate").table
+    effect = t.set_index("term").loc["strategy_change"]
+    assert effect["conf_low"] < 1.0 < effect["conf_high"]
+
+
 def test_strategy_sentences_and_event_study_plot(sample_effect):
     import matplotlib.pyplot as plt
 
