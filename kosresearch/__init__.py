@@ -23,6 +23,17 @@ _LAZY: dict[str, str] = {
     "SimulatedData": "kosresearch.data.simulate",
     "PRESETS": "kosresearch.data.simulate",
     "simulate_to_disk": "kosresearch.data.simulate",
+    # tier migration
+    "customer_features": "kosresearch.tiers.features",
+    "value_scores": "kosresearch.tiers.scoring",
+    "assign_tiers": "kosresearch.tiers.scoring",
+    "tier_agreement": "kosresearch.tiers.scoring",
+    "tier_flows": "kosresearch.tiers.scoring",
+    "transition_matrix": "kosresearch.tiers.transitions",
+    "compare_transitions": "kosresearch.tiers.transitions",
+    "promotion_effect": "kosresearch.tiers.promotion",
+    "rising_stars": "kosresearch.tiers.stars",
+    "effort_allocation": "kosresearch.tiers.effort",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
@@ -46,3 +57,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from kosresearch.data.loader import Dataset, open_dataset
     from kosresearch.data.simulate import Scenario, SimulatedData, simulate
     from kosresearch.errors import KosDataError, KosParameterError, NotFittedError
+    from kosresearch.tiers.effort import effort_allocation
+    from kosresearch.tiers.features import customer_features
+    from kosresearch.tiers.promotion import promotion_effect
+    from kosresearch.tiers.scoring import assign_tiers, tier_agreement, tier_flows, value_scores
+    from kosresearch.tiers.stars import rising_stars
+    from kosresearch.tiers.transitions import compare_transitions, transition_matrix
