@@ -23,6 +23,14 @@ _LAZY: dict[str, str] = {
     "SimulatedData": "kosresearch.data.simulate",
     "PRESETS": "kosresearch.data.simulate",
     "simulate_to_disk": "kosresearch.data.simulate",
+    "load_region": "kosresearch.data.sources",
+    "publish_headlines": "kosresearch.report.headlines",
+    "set_theme": "kosresearch.report.theme",
+    "md_text": "kosresearch.report.text",
+    "t": "kosresearch.report.text",
+    "pseudonymise": "kosresearch.report.text",
+    "run_reports": "kosresearch.report.runner",
+    "project_root": "kosresearch.paths",
     # tier migration
     "customer_features": "kosresearch.tiers.features",
     "value_scores": "kosresearch.tiers.scoring",
@@ -56,6 +64,12 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from kosresearch.data.loader import Dataset, open_dataset
     from kosresearch.data.simulate import Scenario, SimulatedData, simulate
+    from kosresearch.data.sources import load_region
+    from kosresearch.paths import project_root
+    from kosresearch.report.headlines import publish_headlines
+    from kosresearch.report.runner import run_reports
+    from kosresearch.report.text import md_text, pseudonymise, t
+    from kosresearch.report.theme import set_theme
     from kosresearch.errors import KosDataError, KosParameterError, NotFittedError
     from kosresearch.tiers.effort import effort_allocation
     from kosresearch.tiers.features import customer_features
