@@ -21,6 +21,8 @@ __all__ = ["RisingStarsResult", "rising_stars"]
 
 _COMPONENTS = ("spend", "repurchase", "influence", "engagement")
 _LEVEL = {"mass": 0, "potential": 1, "core": 2}
+_ROSE = 0.05  # a component "rose" when its percentile score gained at least this much
+_NEAR = 0.05  # "just below the cutoff": within this many percentile points
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,11 @@ class RisingStarsResult(Result):
     Attributes
     ----------
     table : DataFrame
-        ``customer_id, period, tier, probability_up, value_score``, per
-        component ``c``: ``c_score`` and ``c_change`` (change of the
-        component score over the lookback), and ``reasons`` (components that
-        rose and push the probability up, largest first). Raw customer IDs:
-        display :meth:`summary`, which pseudonymises them.
+        ``customer_id, period, tier, probability_up, value_score,
+        gap_to_next_tier`` (percentile points to the next tier's cutoff, for
+        quantile tiers), per component ``c``: ``c_score`` and ``c_change``
+        (change of the component score over the lookback), and ``reasons``.
+        Raw customer IDs: display :meth:`summary`, which pseudonymises them.
     conf_level : float
         Level of the coefficient intervals.
     coefficients : DataFrame
@@ -66,7 +68,7 @@ class RisingStarsResult(Result):
         out = self.table.copy()
         out.insert(0, "customer", pseudonymise(out["customer_id"].astype(str), salt or secrets.token_hex(16)).to_numpy())
         out = out.drop(columns=["customer_id"])
-        keep = ["customer", "tier", "probability_up", "value_score", "reasons"]
+        keep = ["customer", "tier", "probability_up", "value_score", "gap_to_next_tier", "reasons"]
         out = out[keep]
         num = out.select_dtypes("number").columns
         out[num] = out[num].round(digits)
@@ -142,10 +144,14 @@ def rising_stars(
     next period's tier is higher", on the component scores, their changes
     over ``lookback`` periods (the trajectory), the score's position and
     the current tier. The stars are the customers of ``period`` with the
-    highest fitted probability. A reason is a component whose score rose
-    and whose change has a positive coefficient, ranked by its contribution
-    (coefficient × change) to the log-odds. The AUC is out of time: the
-    model is refitted without the last labelled period and scored on it.
+    highest fitted probability. The reasons describe the trajectory: the
+    (at most two) components whose percentile score rose by at least 0.05
+    over the lookback, largest rise first; otherwise "just below the next
+    tier's cutoff" (within 0.05) or the strongest component. The reasons
+    are descriptive: given the current level, a recent rise can lower the
+    fitted probability (regression to the mean), which the coefficients
+    show. The AUC is out of time: the model is refitted without the last
+    labelled period and scored on it.
     """
     check_conf_level(conf_level)
     for name, v in (("top", top), ("lookback", lookback)):
@@ -207,14 +213,24 @@ def rising_stars(
     cand["probability_up"] = prob
     cand = cand.sort_values("probability_up", ascending=False, kind="stable").head(int(top))
     params = fit.params
+    cut = getattr(tiers, "cutoffs", None) if isinstance(tiers, TierAssignment) else None
+    if cut and "score_position" in cand:
+        nxt_cut = np.where(cand["tier"] == "mass", cut["potential"], cut["core"])
+        cand["gap_to_next_tier"] = np.maximum(nxt_cut - cand["score_position"].astype(float), 0.0)
+    else:
+        cand["gap_to_next_tier"] = np.nan
     reasons = []
     for _, r in cand.iterrows():
-        contrib = {c: params.get(f"{c}_change", 0.0) * r[f"{c}_change"] for c in comps}
-        rose = [(c, v) for c, v in contrib.items() if r[f"{c}_change"] > 0 and v > 0]
-        rose.sort(key=lambda kv: -kv[1])
-        reasons.append(", ".join(f"{c} +{r[f'{c}_change']:.2f}" for c, _ in rose[:2]) or "high current scores")
+        rose = sorted(((c, r[f"{c}_change"]) for c in comps if r[f"{c}_change"] >= _ROSE), key=lambda kv: -kv[1])
+        if rose:
+            reasons.append(", ".join(f"{c} +{v:.2f}" for c, v in rose[:2]))
+        elif np.isfinite(r["gap_to_next_tier"]) and r["gap_to_next_tier"] <= _NEAR:
+            reasons.append("just below the next tier's cutoff")
+        else:
+            best = max(comps, key=lambda c: r[f"{c}_score"])
+            reasons.append(f"high {best} score ({r[f'{best}_score']:.2f})")
     cand["reasons"] = reasons
-    out_cols = [id_col, period_col, "tier", "probability_up", "value_score",
+    out_cols = [id_col, period_col, "tier", "probability_up", "value_score", "gap_to_next_tier",
                 *[x for c in comps for x in (f"{c}_score", f"{c}_change")], "reasons"]
     table = cand[out_cols].reset_index(drop=True)
     coef = tidy_estimates(params.index, params.to_numpy(), fit.bse.to_numpy(), conf_level=conf_level)
