@@ -247,7 +247,7 @@ def value_scores(
         raise KosParameterError(f"window={window!r} must be a whole number of periods, at least 1")
     w = _weights(weights)
     need = {"id_col": id_col, "period_col": period_col}
-    require_columns(features, need)
+    require_columns(features, need, name="features")
     per_comp = {
         "spend": ["monetary"],
         "repurchase": ["frequency", "recency_days", "orders_to_date", "tenure_days"] if repurchase is None else [],
@@ -255,7 +255,7 @@ def value_scores(
         "engagement": ["messages_to_kos", "group_messages", "content_interactions"],
     }
     cols = sorted({c for comp, cs in per_comp.items() if w.get(comp, 0) > 0 for c in cs})
-    require_columns(features, {c: c for c in cols}, numeric=cols)
+    require_columns(features, {c: c for c in cols}, numeric=cols, name="features")
     check_panel_unique(features, [id_col, period_col], name="features")
     f = _sorted_view(features, id_col, period_col)
     raw = pd.DataFrame(index=f.index)
@@ -277,7 +277,7 @@ def value_scores(
                                              conf_level=conf_level)
             rep = prob[f["_row"].to_numpy()]
         elif isinstance(repurchase, str):
-            require_columns(features, {"repurchase": repurchase}, numeric=["repurchase"])
+            require_columns(features, {"repurchase": repurchase}, numeric=["repurchase"], name="features")
             rep = features[repurchase].to_numpy(dtype=float)[f["_row"].to_numpy()]
         elif callable(repurchase):
             vals = np.asarray(repurchase(features.copy()), dtype=float)
