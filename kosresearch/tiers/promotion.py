@@ -46,8 +46,8 @@ class PromotionResult(Result):
     ----------
     table : DataFrame
         One row per estimate: ``term`` (``naive``, the chosen method
-        ``ipw`` / ``matching``, and ``placebo``: the same estimator on spend
-        4-6 periods before the invitation, which must be near 0),
+        ``ipw`` / ``matching``, and ``placebo``: the same estimator on the
+        outcome 4-6 periods before the invitation, which must be near 0),
         ``estimate, std_error, statistic, p_value, conf_low, conf_high,
         n_treated, n_control``.
     conf_level : float
@@ -208,9 +208,10 @@ def promotion_effect(
     The naive row is the plain difference of means between the invited and
     the whole risk set (Welch standard error): invitations go to recent big
     spenders, who would spend more anyway, so it overstates the effect. The
-    placebo row applies the chosen estimator to spend in ``t-6..t-4``, which
-    an invitation in ``t`` cannot change; an estimate far from 0 signals
-    selection on something the model misses.
+    placebo row applies the chosen estimator to the same outcome measured
+    before the invitation (spend in ``t-6..t-4``, or being core in one of
+    ``t-6..t-4``), which an invitation in ``t`` cannot change; an estimate
+    far from 0 signals selection on something the model misses.
     """
     check_choice("outcome", outcome, list(OUTCOMES))
     check_choice("method", method, ["ipw", "matching"])
@@ -236,7 +237,7 @@ def promotion_effect(
     X, names = _design(risk)
     e, coef = _propensity(X, risk["treated"].to_numpy(), names, conf_level)
     y = risk["y_spend"].to_numpy(dtype=float) if outcome == "spend_next_3m" else risk["y_core"].to_numpy(dtype=float)
-    placebo_y = risk["y_placebo"].to_numpy(dtype=float)
+    placebo_y = risk["y_placebo" if outcome == "spend_next_3m" else "y_placebo_core"].to_numpy(dtype=float)
     T = risk["treated"].to_numpy(dtype=bool)
     cid = risk["_cid"].to_numpy()
     rows = [_naive(y, T, conf_level)]
@@ -339,9 +340,15 @@ def _panel(f: pd.DataFrame, tier_events: pd.DataFrame, id_col: str, period_col: 
         out["y_core"] = np.where(full, np.maximum.reduce([_shift(core, -k, 0.0) for k in range(1, _POST + 1)]), np.nan)
     else:
         out["y_core"] = np.nan
-    # placebo: spend over t-6..t-4
+    # placebos: the outcome 4-6 periods before t, which an invitation in t cannot change
     s7 = _trail(f, id_col, "monetary", 2 * _PRE + 1).to_numpy()
     out["y_placebo"] = np.where(k_since >= 2 * _PRE, s7 - s4, np.nan)
+    if tier is not None:
+        lagged = np.maximum.reduce([_shift(core, k, np.nan) for k in range(_PRE + 1, 2 * _PRE + 1)])
+        same_back = _shift(cid, 2 * _PRE, -1) == cid
+        out["y_placebo_core"] = np.where((k_since >= 2 * _PRE) & same_back, lagged, np.nan)
+    else:
+        out["y_placebo_core"] = np.nan
     eligible = (k_since >= _PRE) & full & (before | treated)
     if "kos_served" in f:
         eligible &= f["kos_served"].astype(bool).to_numpy()

@@ -20,7 +20,7 @@ from kosresearch._results import Result, new_axes, tidy_estimates
 from kosresearch._validation import check_choice, check_conf_level, check_panel_unique, check_positive, require_columns
 from kosresearch.errors import KosDataError, KosParameterError
 from kosresearch.tiers._periods import period_ordinals
-from kosresearch.tiers.transitions import TIER_STATES
+from kosresearch.tiers.transitions import TIER_COLORS, TIER_STATES
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -483,7 +483,7 @@ class TierAssignment(Result):
         wide = s.pivot(index=self.period_col, columns="tier", values="share").reindex(self.periods)
         wide = wide.reindex(columns=[c for c in TIER_STATES if c in wide.columns]).fillna(0.0)
         x = np.arange(len(wide))
-        colors = {"core": "#C44E52", "potential": "#DD8452", "mass": "#4C72B0", "churned": "#BBBBBB"}
+        colors = TIER_COLORS
         ax.stackplot(x, wide.T.to_numpy(), labels=list(wide.columns), colors=[colors[c] for c in wide.columns],
                      alpha=0.8)
         if s["value_share"].notna().any():
@@ -684,6 +684,7 @@ class AgreementResult(Result):
                 ax.text(j, i, f"{R[i, j]:.2f}\n({int(C[i, j])})", ha="center", va="center", fontsize=8)
         ax.set_xticks(range(C.shape[1]), list(self.confusion.columns))
         ax.set_yticks(range(C.shape[0]), list(self.confusion.index))
+        ax.grid(False)
         ax.set_xlabel("assigned")
         ax.set_ylabel("reference")
         k = self.table.set_index("term")["estimate"]
@@ -785,7 +786,7 @@ class FlowResult(Result):
         right = [s for s in order if s in set(t["to_tier"])]
         total = float(t["customers"].sum())
         gap = 0.02
-        colors = {"new": "#8172B3", "core": "#C44E52", "potential": "#DD8452", "mass": "#4C72B0", "churned": "#BBBBBB"}
+        colors = TIER_COLORS
 
         def stack(names, sizes):
             pos, y = {}, 0.0

@@ -41,6 +41,10 @@ __all__ = [
 #: the tier states in their natural order (best first, absorbing last)
 TIER_STATES: tuple[str, ...] = ("core", "potential", "mass", "churned")
 
+#: colours of the tiers in every tier figure
+TIER_COLORS: dict[str, str] = {"core": "#C44E52", "potential": "#DD8452", "mass": "#4C72B0", "churned": "#8C8C8C",
+                               "new": "#8172B3"}
+
 #: Jeffreys prior mass per cell of each Dirichlet row
 PRIOR = 0.5
 
@@ -246,18 +250,54 @@ class TransitionResult(Result):
                                 states=self.states)
 
     def posterior_draws(self, n_draws: int = _DRAWS, *, seed: int = 0) -> np.ndarray:
-        """``n_draws`` transition matrices from the posterior (each row ``Dirichlet(counts + 1/2)``)."""
+        """``n_draws`` transition matrices from the posterior, shape ``(n_draws, K, K)``.
+
+        Each row is ``Dirichlet(n_ij + 1/2)`` over the destinations observed
+        at least once from that state; destinations never observed stay at 0
+        in every draw, so structural zeros (e.g. out of an absorbing
+        ``churned``) keep the chain's structure in derived quantities. Rows
+        without data are NaN.
+        """
         check_positive("n_draws", n_draws)
         rng = np.random.default_rng(seed)
         C = self.counts.to_numpy(dtype=float)
         k = C.shape[0]
-        out = np.empty((int(n_draws), k, k))
+        out = np.zeros((int(n_draws), k, k))
         for i in range(k):
-            if C[i].sum() == 0:
+            seen = C[i] > 0
+            if not seen.any():
                 out[:, i, :] = np.nan
-            else:
-                out[:, i, :] = rng.dirichlet(C[i] + PRIOR, size=int(n_draws))
+                continue
+            g = rng.gamma(C[i, seen] + PRIOR, size=(int(n_draws), int(seen.sum())))
+            out[:, i, seen] = g / g.sum(axis=1, keepdims=True)
         return out
+
+    def long_run(self, *, n_draws: int = _DRAWS, seed: int = 0) -> pd.DataFrame:
+        """Long-run state mix with intervals: stationary if irreducible, else quasi-stationary.
+
+        Returns
+        -------
+        DataFrame
+            ``state, share, conf_low, conf_high, kind`` (``kind`` is
+            ``"stationary"`` or ``"quasi-stationary"``; the latter covers the
+            states not absorbed, absorbing states being those never left).
+            Intervals: quantiles over posterior draws of the matrix.
+        """
+        P = self._P()
+        limit, kind = self._limit(P)
+        if kind == "none":
+            raise KosDataError("the chain has neither a unique stationary distribution nor a single transient class")
+        idx = [self.states.index(s) for s in limit.index]
+        draws = self.posterior_draws(n_draws, seed=seed)
+        vals = np.empty((int(n_draws), len(idx)))
+        for k in range(int(n_draws)):
+            if kind == "stationary":
+                vals[k] = _markov.stationary_distribution(draws[k])
+            else:
+                vals[k] = _markov.quasi_stationary(draws[k], idx)
+        lo, hi = np.quantile(vals, _quantiles(self.conf_level), axis=0)
+        return pd.DataFrame({"state": list(limit.index), "share": limit.to_numpy(), "conf_low": lo, "conf_high": hi,
+                             "kind": kind})
 
     # -------------------------------------------------------------- display
 
@@ -284,6 +324,7 @@ class TransitionResult(Result):
                         color="white" if (not np.isnan(P[i, j]) and P[i, j] > 0.6) else "black")
         ax.set_xticks(range(len(self.states)), [str(s) for s in self.states])
         ax.set_yticks(range(len(self.states)), [str(s) for s in self.states])
+        ax.grid(False)
         ax.set_xlabel("to")
         ax.set_ylabel("from")
         title = "transition probabilities" + (f" — {self.label}" if self.label is not None else "")
@@ -453,7 +494,7 @@ class ProjectionResult(Result):
     def plot(self, *, ax: "Axes | None" = None) -> "Axes":
         """Share of each state per step with its band; the long-run mix as dashed lines."""
         ax = new_axes(ax, figsize=(7.0, 4.0))
-        colors = dict(zip(self.states, _palette(len(self.states))))
+        colors = dict(zip(self.states, _palette(self.states)))
         for st in self.states:
             d = self.table[self.table["state"] == st]
             ax.plot(d["step"], d["share"], marker="o", color=colors[st], label=str(st))
@@ -508,6 +549,7 @@ class ComparisonResult(Result):
                     ax.text(j, i, "–" if np.isnan(D[i, j]) else f"{D[i, j]:+.3f}", ha="center", va="center", fontsize=8)
             ax.set_xticks(range(D.shape[1]), [str(c) for c in self.difference.columns])
             ax.set_yticks(range(D.shape[0]), [str(c) for c in self.difference.index])
+            ax.grid(False)
             ax.set_xlabel("to")
             ax.set_ylabel("from")
         else:
@@ -869,8 +911,8 @@ def _singular(P: np.ndarray, transient: Sequence[int]) -> bool:
     return bool(np.linalg.cond(A) > 1e12)
 
 
-def _palette(n: int) -> list:
+def _palette(states) -> list:
     import matplotlib as mpl
 
     cmap = mpl.colormaps["tab10"]
-    return [cmap(i % 10) for i in range(n)]
+    return [TIER_COLORS.get(s, cmap(i % 10)) for i, s in enumerate(states)]
