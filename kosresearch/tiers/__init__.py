@@ -25,6 +25,7 @@ _LAZY: dict[str, str] = {
     "tier_agreement": "kosresearch.tiers.scoring",
     "tier_flows": "kosresearch.tiers.scoring",
     "logistic_repurchase": "kosresearch.tiers.scoring",
+    "bgnbd_repurchase": "kosresearch.tiers.scoring",
     "ValueScores": "kosresearch.tiers.scoring",
     "TierAssignment": "kosresearch.tiers.scoring",
     "AgreementResult": "kosresearch.tiers.scoring",

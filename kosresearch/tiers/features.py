@@ -51,6 +51,7 @@ FEATURE_COLUMNS: dict[str, str] = {
     "orders_to_date": "orders up to the end of the period",
     "spend_to_date": "spend up to the end of the period (CNY)",
     "recency_days": "days from the last order to the end of the period (missing before the first order)",
+    "first_order_days": "days from the first order to the end of the period (missing before the first order)",
     "referrals": "customers acquired in the period whose referrer is this customer",
     "referred_spend": "spend in the period of all customers this customer referred (CNY)",
     "koc_code_orders": "orders in the period that used this customer's own (KOC) promo code",
@@ -98,7 +99,7 @@ def customer_features(
         store_id, kos_id, kos_served, acquisition_channel, period, period_start,
         period_days, period_complete, tenure_days, monetary, frequency, first_purchase,
         repeat_purchase, repeat_buyer, orders_to_date, spend_to_date,
-        recency_days, referrals, referred_spend, koc_code_orders,
+        recency_days, first_order_days, referrals, referred_spend, koc_code_orders,
         content_interactions, touchpoints, messages_to_kos, kos_messages,
         group_messages, feedback_given, feedback_to_date, days_since_active
         (meanings in :data:`FEATURE_COLUMNS`).
@@ -272,9 +273,9 @@ def _features_sql(period: str, *, has_messages: bool, has_touchpoints: bool, has
                coalesce(ref.referrals, 0) AS referrals, coalesce(ref_spend.referred_spend, 0.0) AS referred_spend,
                {koc_col} AS koc_code_orders, {tp_cols[0]} AS content_interactions, {tp_cols[1]} AS touchpoints,
                {msg_cols[0]} AS messages_to_kos, {msg_cols[1]} AS kos_messages, {msg_cols[2]} AS group_messages,
-               {fb_col} AS feedback_given,
+               {fb_col} AS feedback_given, fo.t_first,
                greatest(g.acquired_at, ord.t_last_order, {msg_last}, {tp_last}, {fb_last}) AS t_active
-        FROM grid g {' '.join(joins)}, lim
+        FROM grid g {' '.join(joins)} LEFT JOIN first_order fo ON fo.customer_id = g.customer_id, lim
     )""")
     ctes.append("""cum AS (
         SELECT *,
@@ -300,6 +301,7 @@ def _features_sql(period: str, *, has_messages: bool, has_touchpoints: bool, has
            orders_to_date >= 2 AS repeat_buyer,
            CAST(orders_to_date AS BIGINT) AS orders_to_date, spend_to_date,
            {days('p_end', 't_order_to_date')} AS recency_days,
+           CASE WHEN t_first < p_end THEN {days('p_end', 't_first')} END AS first_order_days,
            referrals, referred_spend, koc_code_orders, content_interactions, touchpoints,
            messages_to_kos, kos_messages, group_messages, feedback_given,
            CAST(feedback_to_date AS BIGINT) AS feedback_to_date,

@@ -38,6 +38,7 @@ __all__ = [
     "tier_agreement",
     "tier_flows",
     "logistic_repurchase",
+    "bgnbd_repurchase",
 ]
 
 #: component -> (what it measures, feature columns summed over the window)
@@ -166,6 +167,61 @@ def logistic_repurchase(features: pd.DataFrame, *, id_col: str = "customer_id", 
     return out, coef
 
 
+_UNIT_DAYS = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0}
+
+
+def bgnbd_repurchase(model, *, horizon_days: float = 30.0, time_unit: str = "W") -> RepurchaseModel:
+    """Repurchase component from a fitted BG/NBD model: expected purchases in the next ``horizon_days``.
+
+    Parameters
+    ----------
+    model : object
+        A fitted purchase-process model with
+        ``conditional_expected_purchases(t, frequency, recency, T)``, e.g.
+        ``kosresearch.value.BetaGeo().fit(rfm_summary(orders))``.
+    horizon_days : float, default 30
+        Horizon of the expected purchases (one month by default).
+    time_unit : {"D", "W", "M"}, default "W"
+        Time unit the model was fitted in (that of its RFM summary).
+
+    Returns
+    -------
+    callable
+        ``f(features) -> ndarray`` for ``value_scores(features, repurchase=f)``.
+
+    Notes
+    -----
+    The BTYD summary of each customer as of each period end comes from the
+    feature panel: ``frequency = orders_to_date - 1`` (repeat orders; orders
+    on one day are not merged here), ``T = first_order_days`` and
+    ``recency = first_order_days - recency_days``, both in ``time_unit``.
+    Customer-periods before the first order get 0.
+    """
+    check_choice("time_unit", time_unit, list(_UNIT_DAYS))
+    check_positive("horizon_days", horizon_days)
+    if not callable(getattr(model, "conditional_expected_purchases", None)):
+        raise KosParameterError(
+            f"model={type(model).__name__} has no conditional_expected_purchases(t, frequency, recency, T); "
+            "pass a fitted BG/NBD model such as kosresearch.value.BetaGeo"
+        )
+    unit = _UNIT_DAYS[time_unit]
+
+    def repurchase(features: pd.DataFrame) -> np.ndarray:
+        require_columns(features, {c: c for c in ("orders_to_date", "recency_days", "first_order_days")},
+                        numeric=["orders_to_date", "recency_days", "first_order_days"], name="features")
+        T = features["first_order_days"].to_numpy(dtype=float) / unit
+        rec = T - features["recency_days"].to_numpy(dtype=float) / unit
+        x = np.maximum(features["orders_to_date"].to_numpy(dtype=float) - 1.0, 0.0)
+        ok = np.isfinite(T) & np.isfinite(rec) & (T > 0)
+        out = np.zeros(len(features))
+        if ok.any():
+            out[ok] = np.asarray(model.conditional_expected_purchases(
+                horizon_days / unit, x[ok], np.clip(rec[ok], 0.0, T[ok]), T[ok]), dtype=float)
+        return out
+
+    return repurchase
+
+
 def value_scores(
     features: pd.DataFrame,
     *,
@@ -238,9 +294,10 @@ def value_scores(
     engagement weight (``tests/tiers``); a brand that wants a purely
     commercial map sets ``weights={"engagement": 0}``.
 
-    The repurchase component is pluggable. To use BG/NBD, compute each
-    customer's expected purchases in the next period as of each period end
-    and pass them as a column name or a callable.
+    The repurchase component is pluggable: ``repurchase=bgnbd_repurchase(
+    BetaGeo().fit(rfm))`` ranks customers by their BG/NBD expected purchases
+    in the next month (Fader, Hardie & Lee 2005) instead of the logistic
+    model.
     """
     check_conf_level(conf_level)
     if not isinstance(window, (int, np.integer)) or window < 1:

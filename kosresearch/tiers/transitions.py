@@ -643,7 +643,7 @@ def transition_matrix(
     >>> import pandas as pd
     >>> d = pd.DataFrame({"id": [1, 1, 1, 2, 2], "t": [1, 2, 3, 1, 2],
     ...                   "s": ["a", "b", "b", "a", "a"]})
-    >>> transition_matrix(d, id_col="id", period_col="t", state_col="s").probabilities
+    >>> transition_matrix(d, id_col="id", period_col="t", state_col="s").probabilities  # doctest: +NORMALIZE_WHITESPACE
     to_state      a    b
     from_state
     a           0.5  0.5

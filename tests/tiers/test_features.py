@@ -45,6 +45,8 @@ def test_spend_frequency_repeat_and_recency_of_a_two_order_customer(feats):
     # last order 01-02 10:00, period end 02-01 00:00: 29 days 14 hours
     assert jan["recency_days"] == pytest.approx(29 + 14 / 24)
     assert jan["tenure_days"] == pytest.approx(30 + 14 / 24)
+    assert jan["first_order_days"] == pytest.approx(29 + 14 / 24)
+    assert feats.loc[("c3", "2024-02"), "first_order_days"] == pytest.approx(13 / 24)  # 02-03 11:00 to 02-04
     assert (feb["monetary"], feb["frequency"], feb["orders_to_date"], feb["spend_to_date"]) == (50.0, 1, 2, 249.0)
     assert bool(feb["repeat_purchase"]) and bool(feb["repeat_buyer"]) and not bool(feb["first_purchase"])
     assert feb["recency_days"] == pytest.approx(1.5)  # 02-02 12:00 to 02-04 00:00

@@ -228,3 +228,34 @@ def test_result_plots_draw_on_the_given_axes(sample_scores, sample_tiers, truth_
     assert tier_flows(sample_tiers).plot(ax=ax) is ax
     assert tier_agreement(sample_tiers, truth_tiers).plot(ax=ax) is ax
     plt.close("all")
+
+
+class _StubBetaGeo:
+    """Records the BTYD summary it is asked about; returns frequency + 1 as 'expected purchases'."""
+
+    def __init__(self):
+        self.calls = []
+
+    def conditional_expected_purchases(self, t, frequency, recency, T):
+        self.calls.append((t, np.asarray(frequency), np.asarray(recency), np.asarray(T)))
+        return np.asarray(frequency) + 1.0
+
+
+def test_bgnbd_adapter_feeds_the_btyd_summary_as_of_each_period_end():
+    from kosresearch.tiers.scoring import bgnbd_repurchase
+
+    f = pd.DataFrame({"customer_id": ["a", "a", "b"], "period": ["2024-01", "2024-02", "2024-02"],
+                      "orders_to_date": [1, 3, 0], "recency_days": [14.0, 7.0, np.nan],
+                      "first_order_days": [14.0, 42.0, np.nan]})
+    stub = _StubBetaGeo()
+    out = bgnbd_repurchase(stub, horizon_days=28, time_unit="W")(f)
+    t, x, rec, T = stub.calls[0]
+    assert t == 4.0
+    np.testing.assert_allclose(x, [0, 2])
+    np.testing.assert_allclose(T, [2, 6])
+    np.testing.assert_allclose(rec, [0, 5])
+    np.testing.assert_allclose(out, [1.0, 3.0, 0.0])
+    with pytest.raises(KosParameterError, match="has no conditional_expected_purchases"):
+        bgnbd_repurchase(object())
+    with pytest.raises(KosParameterError, match="time_unit='Y' is not allowed"):
+        bgnbd_repurchase(stub, time_unit="Y")
