@@ -61,7 +61,6 @@ TIER_LABELS: dict[str, tuple[str, str]] = {
     "churned": ("已流失", "churned"),
 }
 
-_LEVEL = {"mass": 0, "potential": 1, "core": 2}
 _CHURNED = -1
 
 RepurchaseModel = Callable[[pd.DataFrame], Any]
@@ -512,8 +511,13 @@ class TierAssignment(Result):
         return list(p.iloc[np.argsort(period_ordinals(p, col=self.period_col), kind="stable")])
 
     def mix(self, period=None) -> pd.Series:
-        """Customers per tier in ``period`` (default: the last period), indexed by tier."""
-        period = self.periods[-1] if period is None else period
+        """Customers per tier in ``period`` (default: the last complete period), indexed by tier."""
+        if period is None:
+            period = self.periods[-1]
+            if "period_complete" in self.table.columns:
+                done = self.table.loc[self.table["period_complete"].astype(bool), self.period_col]
+                complete = [p for p in self.periods if p in set(done)]
+                period = complete[-1] if complete else period
         t = self.table[self.table[self.period_col] == period]
         if not len(t):
             raise KosParameterError(f"period={period!r} is not a period of the tiers; periods: {self.periods[:3]}...")

@@ -12,7 +12,7 @@ import pandas as pd
 from kosresearch._results import Result, new_axes, tidy_estimates
 from kosresearch._validation import check_conf_level, require_columns
 from kosresearch.errors import KosDataError, KosParameterError
-from kosresearch.tiers.scoring import TierAssignment, ValueScores, _sorted_view, _trail
+from kosresearch.tiers.scoring import TierAssignment, ValueScores, _sorted_view
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
