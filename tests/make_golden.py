@@ -9,6 +9,7 @@ never compares images). ``make test`` re-runs the golden notebooks with
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from kosresearch.report.runner import list_notebooks
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 _DROP_MIME = ("image/png", "image/jpeg", "image/svg+xml")
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
 
 
 def slim(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -31,6 +33,11 @@ def slim(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         for output in cell.get("outputs", []):
             for mime in _DROP_MIME:
                 output.get("data", {}).pop(mime, None)
+            # object reprs carry memory addresses that change on every run (git churn only;
+            # nbval ignores them anyway)
+            plain = output.get("data", {}).get("text/plain")
+            if isinstance(plain, str):
+                output["data"]["text/plain"] = _ADDRESS.sub(">", plain)
     return nb
 
 

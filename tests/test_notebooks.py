@@ -83,10 +83,16 @@ def test_the_runner_renders_every_notebook_for_a_region_in_english(tmp_path):
     manifest = json.loads(summary.manifest_path.read_text(encoding="utf-8"))
     assert set(manifest["headlines"]["south"]) == set(NOTEBOOKS)
     assert "truth.json" in manifest["inputs"]["files"]
+    from kosresearch import open_dataset
+
+    with open_dataset(sample_data_dir(), regions=["south"], validate=False) as ds:
+        customer_ids = set(ds.table("customers", columns=["customer_id"])["customer_id"])
     for name in NOTEBOOKS:
         page = (tmp_path / "south" / f"{name}.html").read_text(encoding="utf-8")
         assert '<html lang="en">' in page and "data:image/png;base64," in page
         assert "Traceback" not in page
+        shown = set(re.findall(r"C\d{9}", page)) & customer_ids
+        assert not shown, f"{name} shows raw customer IDs: {sorted(shown)[:5]}"
 
 
 @needs_sample

@@ -11,7 +11,7 @@ from kosresearch.data.sources import load_region
 from kosresearch.report.headlines import Headline, publish_headlines, read_headlines
 from kosresearch.report.render import render_html
 from kosresearch.report.runner import JobResult, RunSummary, run_reports
-from kosresearch.report.text import label, md_text, pretty, pseudonymise, t, table_label
+from kosresearch.report.text import label, mask_customer_ids, md_text, pretty, pseudonymise, t, table_label
 from kosresearch.report.theme import resolve_cjk_font, set_theme
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "md_text",
     "pretty",
     "pseudonymise",
+    "mask_customer_ids",
     "publish_headlines",
     "read_headlines",
     "render_html",

@@ -192,7 +192,7 @@ def pretty(data: pd.DataFrame, *, lang: str, precision: int = 2, translate_table
     from pandas.io.formats.style import Styler
 
     check_lang(lang)
-    out = data.copy()
+    out = mask_customer_ids(data)
     if translate_tables and "table" in out.columns:
         out["table"] = out["table"].map(lambda v: table_label(str(v), lang=lang))
     for col in out.columns:
@@ -213,14 +213,14 @@ def pretty(data: pd.DataFrame, *, lang: str, precision: int = 2, translate_table
 
 
 @overload
-def pseudonymise(ids: str, salt: str, *, prefix: str = "C", length: int = 10) -> str: ...
+def pseudonymise(ids: str, salt: str | None = None, *, prefix: str = "C", length: int = 10) -> str: ...
 @overload
-def pseudonymise(ids: pd.Series, salt: str, *, prefix: str = "C", length: int = 10) -> pd.Series: ...
+def pseudonymise(ids: pd.Series, salt: str | None = None, *, prefix: str = "C", length: int = 10) -> pd.Series: ...
 @overload
-def pseudonymise(ids: Iterable[str], salt: str, *, prefix: str = "C", length: int = 10) -> list[str]: ...
+def pseudonymise(ids: Iterable[str], salt: str | None = None, *, prefix: str = "C", length: int = 10) -> list[str]: ...
 
 
-def pseudonymise(ids, salt, *, prefix="C", length=10):
+def pseudonymise(ids, salt=None, *, prefix="C", length=10):
     """Replace customer IDs by stable, non-reversible short pseudonyms.
 
     Each ID maps to ``prefix + "-" + first length hex digits of
@@ -232,8 +232,8 @@ def pseudonymise(ids, salt, *, prefix="C", length=10):
     ----------
     ids : str, pandas.Series or iterable of str
         Customer IDs; missing values (None/NaN) stay missing.
-    salt : str
-        Secret key, at least 8 characters.
+    salt : str, optional
+        Secret key, at least 8 characters. Default: :func:`default_salt`.
     prefix : str, default "C"
         Printed before the hash.
     length : int, default 10
@@ -254,6 +254,8 @@ def pseudonymise(ids, salt, *, prefix="C", length=10):
     >>> pseudonymise("C000123", "not-a-real-salt")
     'C-17dc0c2f02'
     """
+    if salt is None:
+        salt = default_salt()
     if not isinstance(salt, str) or len(salt) < 8:
         raise KosParameterError("salt must be a string of at least 8 characters; got a shorter one")
     if not isinstance(length, int) or not 6 <= length <= 64:
@@ -273,3 +275,65 @@ def pseudonymise(ids, salt, *, prefix="C", length=10):
     if isinstance(ids, pd.Series):
         return ids.map(one, na_action="ignore")
     return [one(v) for v in ids]
+
+
+#: columns that hold customer IDs wherever they appear in a displayed table
+CUSTOMER_ID_COLUMNS: tuple[str, ...] = ("customer_id", "referrer_id", "koc_id")
+
+
+def default_salt() -> str:
+    """The secret salt used to pseudonymise customer IDs in reports.
+
+    ``KOS_PSEUDONYM_SALT`` if set (use it to keep pseudonyms stable across
+    machines); otherwise a random salt created once and kept in
+    ``~/.config/kosresearch/pseudonym-salt`` (outside the repository and the
+    reports), so the pseudonyms are stable on this machine and cannot be
+    recomputed by a report's reader.
+    """
+    import os
+    import secrets
+    from pathlib import Path
+
+    env = os.environ.get("KOS_PSEUDONYM_SALT")
+    if env:
+        return env
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "kosresearch"
+    path = base / "pseudonym-salt"
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+        if len(value) >= 8:
+            return value
+    except OSError:
+        pass
+    value = secrets.token_hex(16)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(value, encoding="utf-8")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+        return path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return value  # unwritable home: pseudonyms are stable within this process only
+
+
+def mask_customer_ids(data: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``data`` with customer IDs pseudonymised, for display.
+
+    Pseudonymises the columns of :data:`CUSTOMER_ID_COLUMNS` and, where an
+    ``owner_type`` column says ``koc``, the ``owner_id`` (a KOC is a
+    customer). Advisor IDs and names are left as they are.
+    """
+    import pandas as pd
+
+    out = data.copy()
+    for col in CUSTOMER_ID_COLUMNS:
+        if col in out.columns:
+            out[col] = pseudonymise(out[col].astype("object"))
+    if "owner_id" in out.columns and "owner_type" in out.columns:
+        koc = (out["owner_type"] == "koc").fillna(False).to_numpy(dtype=bool)
+        if koc.any():
+            owner = out["owner_id"].astype("object")
+            owner[koc] = pseudonymise(pd.Series(owner[koc]))
+            out["owner_id"] = owner
+    return out

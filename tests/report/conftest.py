@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tiny_reports import failing_notebook, ok_notebook, write_notebook, write_partitioned_data
+from tests.report.tiny_reports import failing_notebook, ok_notebook, write_notebook, write_partitioned_data
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from kosresearch.report.runner import (
     select_regions,
 )
 
-from tiny_reports import HOSTILE, failing_notebook, ok_notebook, write_notebook, write_partitioned_data
+from tests.report.tiny_reports import HOSTILE, failing_notebook, ok_notebook, write_notebook, write_partitioned_data
 
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 

@@ -89,3 +89,33 @@ def test_pseudonymise_refuses_a_short_salt_and_a_bad_length():
         pseudonymise("C1", "short")
     with pytest.raises(KosParameterError, match="length=3 must be an integer between 6 and 64"):
         pseudonymise("C1", "long-enough-salt", length=3)
+
+
+def test_displayed_tables_pseudonymise_customer_ids_and_koc_owners(monkeypatch):
+    import pandas as pd
+
+    from kosresearch._results import Result
+    from kosresearch.report.text import mask_customer_ids, pretty
+
+    monkeypatch.setenv("KOS_PSEUDONYM_SALT", "a-secret-salt")
+    df = pd.DataFrame({"owner_type": ["kos", "koc"], "owner_id": ["K0001", "C000000123"],
+                       "customer_id": ["C000000001", None], "sales": [1.0, 2.0]})
+    masked = mask_customer_ids(df)
+    assert masked["owner_id"].tolist()[0] == "K0001"
+    assert masked["owner_id"].tolist()[1] == pseudonymise("C000000123", "a-secret-salt")
+    assert masked["customer_id"].tolist()[0] == pseudonymise("C000000001", "a-secret-salt")
+    assert df["customer_id"].tolist()[0] == "C000000001"  # input untouched
+    html = pretty(df, lang="en").to_html()
+    assert "C000000123" not in html and "C000000001" not in html and "K0001" in html
+    html = Result(df, conf_level=0.95)._repr_html_()
+    assert "C000000123" not in html and "C000000001" not in html
+
+
+def test_default_salt_is_secret_stable_and_outside_the_repository(monkeypatch, tmp_path):
+    from kosresearch.report.text import default_salt
+
+    monkeypatch.delenv("KOS_PSEUDONYM_SALT", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    first = default_salt()
+    assert len(first) >= 16 and default_salt() == first
+    assert (tmp_path / "kosresearch" / "pseudonym-salt").read_text(encoding="utf-8").strip() == first
