@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -59,14 +58,15 @@ class RisingStarsResult(Result):
     def summary(self, *, digits: int = 3, salt: str | None = None) -> pd.DataFrame:
         """The stars for display: customer IDs replaced by pseudonyms, numbers rounded.
 
-        ``salt`` keys the pseudonyms (HMAC-SHA256, :func:`kosresearch.report.pseudonymise`);
-        without one a random salt is drawn, so the pseudonyms cannot be
-        linked to other reports.
+        ``salt`` keys the pseudonyms (HMAC-SHA256,
+        :func:`kosresearch.report.pseudonymise`); by default the machine's
+        secret salt (:func:`kosresearch.report.text.default_salt`), so a
+        customer has the same pseudonym in every report of this machine.
         """
         from kosresearch.report.text import pseudonymise
 
         out = self.table.copy()
-        out.insert(0, "customer", pseudonymise(out["customer_id"].astype(str), salt or secrets.token_hex(16)).to_numpy())
+        out.insert(0, "customer", pseudonymise(out["customer_id"].astype(str), salt).to_numpy())
         out = out.drop(columns=["customer_id"])
         keep = ["customer", "tier", "probability_up", "value_score", "gap_to_next_tier", "reasons"]
         out = out[keep]
