@@ -48,3 +48,9 @@ def sample_scores(sample_features):
 @pytest.fixture(scope="session")
 def sample_tiers(sample_scores):
     return assign_tiers(sample_scores)
+
+
+@pytest.fixture(autouse=True)
+def _pseudonym_salt(monkeypatch):
+    """A fixed salt, so that no test writes the machine's salt file under the home folder."""
+    monkeypatch.setenv("KOS_PSEUDONYM_SALT", "tiers-test-salt")
