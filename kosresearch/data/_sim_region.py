@@ -608,7 +608,7 @@ def _simulate_region(sc, ri: int, region: str, seed: int) -> RegionResult:  # no
         msg_cm = np.bincount(mc * M + win.month_of(mt), minlength=n_c * M).reshape(n_c, M)
         cs = np.cumsum(np.pad(spend_cm, ((0, 0), (1, 0))), axis=1)
         cc = np.cumsum(np.pad(cnt_cm, ((0, 0), (1, 0))), axis=1)
-        elig_base = bound & ~giver
+        elig_base = bound
         rows_c, rows_m = np.nonzero(elig_base[:, None] & (np.arange(M)[None, :] >= acq_month[:, None] + 3))
         s3 = cs[rows_c, rows_m] - cs[rows_c, rows_m - 3]
         n3 = cc[rows_c, rows_m] - cc[rows_c, rows_m - 3]
