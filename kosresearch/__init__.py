@@ -23,6 +23,15 @@ _LAZY: dict[str, str] = {
     "SimulatedData": "kosresearch.data.simulate",
     "PRESETS": "kosresearch.data.simulate",
     "simulate_to_disk": "kosresearch.data.simulate",
+    "rfm_summary": "kosresearch.value",
+    "calibration_holdout": "kosresearch.value",
+    "BetaGeo": "kosresearch.value",
+    "GammaGamma": "kosresearch.value",
+    "customer_lifetime_value": "kosresearch.value",
+    "holdout_check": "kosresearch.value",
+    "acquisition_costs": "kosresearch.value",
+    "referral_economics": "kosresearch.value",
+    "ltv_cac": "kosresearch.value",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
@@ -46,3 +55,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from kosresearch.data.loader import Dataset, open_dataset
     from kosresearch.data.simulate import Scenario, SimulatedData, simulate
     from kosresearch.errors import KosDataError, KosParameterError, NotFittedError
+    from kosresearch.value import (
+        BetaGeo,
+        GammaGamma,
+        acquisition_costs,
+        calibration_holdout,
+        customer_lifetime_value,
+        holdout_check,
+        ltv_cac,
+        referral_economics,
+        rfm_summary,
+    )
