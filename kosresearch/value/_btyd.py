@@ -296,7 +296,7 @@ def bg_loglik(theta: np.ndarray, d: BGData, order: int = 1):
     g_th = g * p
     if order < 2:
         return ll, g_th, None
-    tri = lambda v: special.polygamma(1, v)  # noqa: E731
+    tri = _trigamma
     H = np.zeros((4, 4))
     H[0, 0] = _dot(W, tri(r + xs)) - n * tri(r)
     H[0, 1] = n / al - _dot(d.w0, 1.0 / aT0)
@@ -369,43 +369,67 @@ def bg_start(d: BGData) -> np.ndarray:
 # --------------------------------------------------------------------------- Gamma-Gamma likelihood
 
 
+def _trigamma(v):
+    """Trigamma ψ₁(v) = ζ(2, v) (the ufunc, without the Python overhead of ``polygamma``)."""
+    return special.zeta(2.0, v)
+
+
 def gg_loglik(theta: np.ndarray, x: np.ndarray, zbar: np.ndarray, w: np.ndarray, order: int = 1):
     """Log-likelihood of mean spends ``zbar`` over ``x`` repeat transactions, with gradient and Hessian in ``theta``.
 
     Fader & Hardie (2013), eq. (4), with the Jacobian terms kept::
 
         f(z̄ | p, q, γ, x) = Γ(px+q) / (Γ(px) Γ(q)) · γ^q x^(px) z̄^(px-1) / (γ + x z̄)^(px+q)
+
+    Gamma-function terms are evaluated once per distinct ``x`` (whole numbers).
     """
     p, q, g = np.exp(theta)
-    px = p * x
+    xi = x.astype(np.int64)
+    xs = np.arange(xi.max() + 1, dtype=float)
+    Wx = np.bincount(xi, weights=w, minlength=xs.size)
+    pxs = p * xs
     gz = g + x * zbar
     lgz = np.log(gz)
     lz = np.log(zbar)
-    lx = np.log(x)
-    row = (special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(g)
-           + px * lx + (px - 1.0) * lz - (px + q) * lgz)
-    ll = _dot(w, row)
+    with np.errstate(divide="ignore"):
+        lxs = np.log(xs)
+    lxs[0] = 0.0
+    with np.errstate(invalid="ignore"):
+        glx = special.gammaln(pxs + q) - special.gammaln(pxs)
+    glx[0] = 0.0
+    px = p * x
+    wpxq = w * (px + q)
+    ll = (_dot(Wx, glx + pxs * lxs) + float(Wx.sum()) * (q * np.log(g) - special.gammaln(q))
+          + _dot(w * (px - 1.0), lz) - _dot(wpxq, lgz))
     if order < 1:
         return ll, None, None
-    dpq = special.digamma(px + q)
+    with np.errstate(invalid="ignore"):
+        dpq = special.digamma(pxs + q)
+        dp = special.digamma(pxs)
+    dpq[0] = dp[0] = 0.0
+    n = float(Wx.sum())
+    wx = w * x
     grad = np.array([
-        _dot(w, (x * (dpq - special.digamma(px) + lx + lz - lgz))),
-        _dot(w, (dpq - special.digamma(q) + np.log(g) - lgz)),
-        _dot(w, (q / g - (px + q) / gz)),
+        _dot(Wx * xs, dpq - dp + lxs) + _dot(wx, lz - lgz),
+        _dot(Wx, dpq) - n * special.digamma(q) + n * np.log(g) - _dot(w, lgz),
+        n * q / g - float(np.sum(wpxq / gz)),
     ])
     par = np.array([p, q, g])
     g_th = grad * par
     if order < 2:
         return ll, g_th, None
-    tpq = special.polygamma(1, px + q)
+    with np.errstate(invalid="ignore"):
+        tpq = _trigamma(pxs + q)
+        tp = _trigamma(pxs)
+    tpq[0] = tp[0] = 0.0
     igz = 1.0 / gz
     H = np.empty((3, 3))
-    H[0, 0] = _dot(w, (x * x * (tpq - special.polygamma(1, px))))
-    H[0, 1] = H[1, 0] = _dot(w, (x * tpq))
-    H[0, 2] = H[2, 0] = -_dot(w, (x * igz))
-    H[1, 1] = _dot(w, (tpq - special.polygamma(1, q)))
-    H[1, 2] = H[2, 1] = _dot(w, (1.0 / g - igz))
-    H[2, 2] = _dot(w, (-q / g**2 + (px + q) * igz * igz))
+    H[0, 0] = _dot(Wx * xs * xs, tpq - tp)
+    H[0, 1] = H[1, 0] = _dot(Wx * xs, tpq)
+    H[0, 2] = H[2, 0] = -_dot(wx, igz)
+    H[1, 1] = _dot(Wx, tpq) - n * _trigamma(q)
+    H[1, 2] = H[2, 1] = n / g - _dot(w, igz)
+    H[2, 2] = -n * q / g**2 + _dot(wpxq, igz * igz)
     return ll, g_th, H * np.outer(par, par) + np.diag(g_th)
 
 
