@@ -598,9 +598,19 @@ def _independence(x: np.ndarray, m: np.ndarray, w: np.ndarray, conf_level: float
 # --------------------------------------------------------------------------- CLV
 
 
-def _model_unit(bg: BetaGeo, fallback: str) -> str:
+def _model_unit(bg: BetaGeo, given: str | None) -> str:
+    if given is not None:
+        _check_time_unit(given, "model_time_unit")
+        return given
     unit = getattr(bg, "time_unit_", None)
-    return fallback if unit is None else unit
+    if unit is None:
+        warnings.warn(
+            "customer_lifetime_value: the time unit of the fitted model is not recorded (the RFM frame did not "
+            "come from rfm_summary); assuming weeks. Pass model_time_unit= to say otherwise.",
+            UserWarning, stacklevel=3,
+        )
+        return "W"
+    return unit
 
 
 def customer_lifetime_value(
@@ -612,6 +622,7 @@ def customer_lifetime_value(
     discount_rate: float,
     time_unit: TimeUnit = "M",
     margin: float = 1.0,
+    model_time_unit: TimeUnit | None = None,
     frequency_col: str = "frequency",
     recency_col: str = "recency",
     T_col: str = "T",
@@ -635,6 +646,10 @@ def customer_lifetime_value(
         Unit of ``horizon`` and length of the discounting period.
     margin : float, default 1
         Share of revenue kept as margin; 1 gives revenue.
+    model_time_unit : {"D", "W", "M"}, optional
+        Time unit of ``bg`` (and of ``rfm``'s recency and T). Default: the
+        unit recorded when ``bg`` was fitted on an :func:`rfm_summary` frame;
+        weeks, with a warning, if none was recorded.
     frequency_col, recency_col, T_col, monetary_col : str
         Columns of ``rfm``.
 
@@ -689,7 +704,7 @@ def customer_lifetime_value(
     T = rfm[T_col].to_numpy(dtype=float)
     m = rfm[monetary_col].to_numpy(dtype=float)
     _validate_rfm(x, t_x, T, frequency_col, recency_col, T_col)
-    model_days = TIME_UNIT_DAYS[_model_unit(bg, time_unit)]
+    model_days = TIME_UNIT_DAYS[_model_unit(bg, model_time_unit)]
     k = np.arange(1, int(math.ceil(horizon)) + 1, dtype=float)
     ends = np.minimum(k, horizon)  # in time_unit
     t_model = ends * period_days / model_days
