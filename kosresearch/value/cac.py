@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from kosresearch._results import Result, critical_value, new_axes
-from kosresearch._validation import check_choice, check_conf_level, check_positive
+from kosresearch._validation import check_choice, check_conf_level
 from kosresearch.errors import KosDataError
+from kosresearch.value import _labels
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -83,26 +84,32 @@ class AcquisitionCostResult(Result):
     by_cohort: pd.DataFrame
     cohort_freq: str
 
-    _display_names = {**Result._display_names, "channel": "channel", "cohort": "cohort", "n_customers": "customers",
-                      "share": "share", "total_cost": "total cost (CNY)", "estimate": "CAC (CNY)"}
+    def summary(self, *, digits: int = 2, lang: str = "en", cohorts: bool = False) -> pd.DataFrame:
+        """Display table in ``lang`` (``zh``/``en``): by channel, or by channel and cohort with ``cohorts=True``."""
+        t = (self.by_cohort if cohorts else self.table).drop(columns="std_error").rename(columns={"estimate": "cac"})
+        num = t.select_dtypes("number").columns
+        t[num] = t[num].round(digits)
+        return _labels.display(t, lang, ci=f"{self.conf_level:.0%}")
 
-    def plot(self, *, ax: "Axes | None" = None, by: Literal["channel", "cohort"] = "channel") -> "Axes":
+    def plot(self, *, ax: "Axes | None" = None, by: Literal["channel", "cohort"] = "channel",
+             lang: str = "en") -> "Axes":
         """CAC with intervals by channel (``by="channel"``), or CAC over cohorts, one line per channel."""
         check_choice("by", by, ("channel", "cohort"))
+        _labels.lang_index(lang)
         ax = new_axes(ax)
         if by == "channel":
             t = self.table.iloc[::-1]
             pos = np.arange(len(t))
             ax.errorbar(t["estimate"], pos, xerr=[t["estimate"] - t["conf_low"], t["conf_high"] - t["estimate"]],
                         fmt="o", capsize=3)
-            ax.set_yticks(pos, t["channel"])
-            ax.set_xlabel(f"CAC, CNY per customer ({self.conf_level:.0%} CI)")
+            ax.set_yticks(pos, [_labels.channel_label(c, lang) for c in t["channel"]])
+            ax.set_xlabel(f"{_labels.plot_label('cac_axis', lang)} ({self.conf_level:.0%} CI)")
             ax.set_xlim(left=0)
             return ax
         for channel, g in self.by_cohort.groupby("channel", sort=False):
-            ax.plot(g["cohort"], g["estimate"], marker=".", label=channel)
-        ax.set_ylabel("CAC, CNY per customer")
-        ax.set_xlabel("acquisition cohort")
+            ax.plot(g["cohort"], g["estimate"], marker=".", label=_labels.channel_label(channel, lang))
+        ax.set_ylabel(_labels.plot_label("cac_axis", lang))
+        ax.set_xlabel(_labels.plot_label("cohort_axis", lang))
         ticks = sorted(self.by_cohort["cohort"].unique())
         step = max(1, len(ticks) // 12)
         ax.set_xticks(ticks[::step])
@@ -238,9 +245,25 @@ class ReferralResult(Result):
     referrals_distribution: pd.DataFrame
     window_months: int
 
-    def plot(self, *, ax: "Axes | None" = None, kind: Literal["value", "referrals"] = "value") -> "Axes":
+    def summary(self, *, digits: int = 3, lang: str = "en") -> pd.DataFrame:
+        """The headline measures in ``lang`` (``zh``/``en``), rounded."""
+        t = self.table.copy()
+        num = t.select_dtypes("number").columns
+        t[num] = t[num].round(digits)
+        return _labels.display(t, lang, ci=f"{self.conf_level:.0%}")
+
+    def channel_summary(self, *, digits: int = 1, lang: str = "en") -> pd.DataFrame:
+        """Value of customers by acquisition channel in ``lang``, rounded."""
+        t = self.by_channel.copy()
+        num = t.select_dtypes("number").columns
+        t[num] = t[num].round(digits)
+        return _labels.display(t, lang, ci=f"{self.conf_level:.0%}")
+
+    def plot(self, *, ax: "Axes | None" = None, kind: Literal["value", "referrals"] = "value",
+             lang: str = "en") -> "Axes":
         """Window revenue per customer by channel (``value``) or the distribution of referrals (``referrals``)."""
         check_choice("kind", kind, ("value", "referrals"))
+        _labels.lang_index(lang)
         ax = new_axes(ax)
         if kind == "value":
             t = self.by_channel.iloc[::-1]
@@ -249,13 +272,13 @@ class ReferralResult(Result):
             ax.barh(pos, t["revenue"], color=colors, alpha=0.8)
             ax.errorbar(t["revenue"], pos, xerr=[t["revenue"] - t["conf_low"], t["conf_high"] - t["revenue"]],
                         fmt="none", ecolor="k", capsize=3)
-            ax.set_yticks(pos, t["channel"])
-            ax.set_xlabel(f"revenue per customer in the first {self.window_months} months (CNY)")
+            ax.set_yticks(pos, [_labels.channel_label(c, lang) for c in t["channel"]])
+            ax.set_xlabel(_labels.plot_label("revenue_window", lang, m=self.window_months))
             return ax
         d = self.referrals_distribution
         ax.bar(d["referrals"].astype(str), d["share"])
-        ax.set_xlabel(f"customers referred in the first {self.window_months} months")
-        ax.set_ylabel("share of customers")
+        ax.set_xlabel(_labels.plot_label("referrals_window", lang, m=self.window_months))
+        ax.set_ylabel(_labels.plot_label("share_customers", lang))
         return ax
 
 

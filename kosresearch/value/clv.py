@@ -751,20 +751,31 @@ class HoldoutResult(Result):
     calibration_end: pd.Timestamp
     observation_end: pd.Timestamp
 
-    _display_names = {**Result._display_names, "n_customers": "customers", "actual": "actual",
-                      "predicted": "predicted", "ratio": "predicted / actual", "term": "repeat purchases (calibration)"}
+    def summary(self, *, digits: int = 3, lang: str = "en") -> pd.DataFrame:
+        """The table in ``lang`` (``zh``/``en``), rounded; ``term`` is the calibration-period frequency."""
+        from kosresearch.value import _labels
 
-    def plot(self, *, ax: "Axes | None" = None) -> "Axes":
+        t = self.table.copy()
+        num = t.select_dtypes("number").columns
+        t[num] = t[num].round(digits)
+        out = _labels.display(t.drop(columns="std_error"), lang, ci=f"{self.conf_level:.0%}")
+        first = "校准期复购次数" if lang == "zh" else "repeat purchases (calibration)"
+        return out.rename(columns={out.columns[0]: first})
+
+    def plot(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
         """Mean holdout purchases by calibration frequency: actual (with intervals) and predicted."""
+        from kosresearch.value import _labels
+
+        _labels.lang_index(lang)
         ax = new_axes(ax)
         t = self.table[self.table["term"] != "all"]
         pos = np.arange(len(t))
         ax.errorbar(pos, t["actual"], yerr=[t["actual"] - t["conf_low"], t["conf_high"] - t["actual"]],
-                    fmt="o-", capsize=3, label="actual")
+                    fmt="o-", capsize=3, label=_labels.plot_label("actual", lang))
         ax.plot(pos, t["predicted"], "s--", label="BG/NBD")
         ax.set_xticks(pos, t["term"].astype(str))
-        ax.set_xlabel("repeat purchases in calibration")
-        ax.set_ylabel("mean repeat purchases in holdout")
+        ax.set_xlabel(_labels.plot_label("calibration", lang))
+        ax.set_ylabel(_labels.plot_label("holdout", lang))
         ax.legend()
         return ax
 

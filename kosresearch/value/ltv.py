@@ -13,7 +13,7 @@ import pandas as pd
 from kosresearch._results import Result, new_axes
 from kosresearch._validation import check_choice, check_conf_level, check_positive
 from kosresearch.errors import KosDataError, KosParameterError
-from kosresearch.value import _btyd
+from kosresearch.value import _btyd, _labels
 from kosresearch.value.cac import CohortFreq, _COHORT_SQL, channel_order, cohort_sql
 from kosresearch.value.clv import BetaGeo, GammaGamma, ModelIdentificationWarning, _gg_expected
 from kosresearch.value.rfm import _NS_PER_DAY, _summarise
@@ -26,20 +26,11 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["ltv_cac", "LtvCacResult"]
 
 MONTH_DAYS = 365.25 / 12.0
-MEASURES = ("ltv", "cac", "ltv_cac", "payback_month")
-
-_CHANNEL_LABELS = {
-    "en": {"paid_ads": "paid ads", "kos_content": "KOS content", "koc_content": "KOC content",
-           "referral": "referral", "walk_in": "walk-in", "other": "other", "all": "all channels"},
-    "zh": {"paid_ads": "付费广告", "kos_content": "KOS 内容", "koc_content": "KOC 内容", "referral": "转介绍",
-           "walk_in": "自然到店", "other": "其他", "all": "全部渠道"},
-}
-
+MEASURES = ("ltv", "cac", "ltv_cac", "payback_month", "payback_month_repeat")
 
 def channel_label(channel: str, lang: str = "en") -> str:
     """Display name of an acquisition channel in ``lang`` (``en`` or ``zh``)."""
-    check_choice("lang", lang, _CHANNEL_LABELS)
-    return _CHANNEL_LABELS[lang].get(channel, channel)
+    return _labels.channel_label(channel, lang)
 
 
 # --------------------------------------------------------------------------- result
@@ -60,7 +51,9 @@ class LtvCacResult(Result):
         customer over the horizon from acquisition, CNY), ``cac`` (mean
         acquisition cost, CNY), ``ltv_cac`` (their ratio), ``payback_month``
         (first month after acquisition in which the mean discounted
-        cumulative margin reaches CAC; ``inf`` when not within the horizon).
+        cumulative margin reaches CAC; ``inf`` when not within the horizon),
+        ``payback_month_repeat`` (the same on the margin of repeat purchases
+        only, leaving out the first purchase).
     curves : DataFrame
         Mean discounted cumulative margin per customer by ``channel``,
         ``cohort`` and ``month`` (0 = first purchase): ``cum_margin`` with
@@ -104,32 +97,37 @@ class LtvCacResult(Result):
             )
         return row.iloc[0]
 
-    def summary(self, *, digits: int = 0, cohorts: bool = False) -> pd.DataFrame:
-        """Wide display table: one row per channel (and cohort with ``cohorts=True``), intervals in brackets."""
+    def summary(self, *, digits: int = 0, cohorts: bool = False, lang: str = "en") -> pd.DataFrame:
+        """Wide display table in ``lang``: one row per channel (and cohort with ``cohorts=True``), intervals in brackets."""
         t = self.table if cohorts else self.table[self.table["cohort"] == "all"]
         pct = f"{self.conf_level:.0%}"
+        beyond = f"> {self.horizon_months}"
 
         def fmt(row, d):
             est, lo, hi = row["estimate"], row["conf_low"], row["conf_high"]
-            if row["measure"] == "payback_month":
-                e = "> {}".format(self.horizon_months) if not np.isfinite(est) else f"{est:.0f}"
-                h = "> {}".format(self.horizon_months) if not np.isfinite(hi) else f"{hi:.0f}"
-                lo_s = "> {}".format(self.horizon_months) if not np.isfinite(lo) else f"{lo:.0f}"
-                return f"{e} [{lo_s}, {h}]"
+            if row["measure"].startswith("payback"):
+                show = lambda v: beyond if v == np.inf else ("–" if not np.isfinite(v) else f"{v:.0f}")  # noqa: E731
+                return f"{show(est)} [{show(lo)}, {show(hi)}]"
             if not np.isfinite(est):
                 return "–"
             return f"{est:,.{d}f} [{lo:,.{d}f}, {hi:,.{d}f}]"
 
         out = t[["channel", "cohort", "n_customers"]].drop_duplicates(["channel", "cohort"]).set_index(
             ["channel", "cohort"])
-        names = {"ltv": f"LTV, CNY ({pct} CI)", "cac": f"CAC, CNY ({pct} CI)", "ltv_cac": f"LTV/CAC ({pct} CI)",
-                 "payback_month": f"payback month ({pct} CI)"}
         for m in MEASURES:
             rows = t[t["measure"] == m].set_index(["channel", "cohort"])
             d = 2 if m == "ltv_cac" else digits
-            out[names[m]] = rows.apply(lambda r: fmt(r, d), axis=1)
-        out = out.reset_index().rename(columns={"n_customers": "customers"})
-        return out if cohorts else out.drop(columns="cohort")
+            out[f"{_labels.label(m, lang, _labels.MEASURES)} ({pct} CI)"] = rows.apply(lambda r: fmt(r, d), axis=1)
+        out = out.reset_index()
+        out = out if cohorts else out.drop(columns="cohort")
+        return _labels.display(out, lang)
+
+    def model_summary(self, *, digits: int = 3, lang: str = "en") -> pd.DataFrame:
+        """BG/NBD (weeks) and Gamma-Gamma parameters with intervals, in ``lang``."""
+        t = self.models.copy()
+        num = t.select_dtypes("number").columns
+        t[num] = t[num].round(digits)
+        return _labels.display(t, lang, ci=f"{self.conf_level:.0%}")
 
     def _repr_html_(self) -> str:
         return self.summary().to_html(index=False, border=0, classes="kos-table")
@@ -139,52 +137,63 @@ class LtvCacResult(Result):
             self.summary().to_string(index=False)
 
     def plot(self, *, ax: "Axes | None" = None, by: Literal["channel", "cohort"] = "channel",
-             channel: str | None = None) -> "Axes":
+             channel: str | None = None, lang: str = "en") -> "Axes":
         """Cumulative discounted margin per customer against CAC.
 
-        ``by="channel"``: one curve per channel (cohorts pooled) with its CAC as a
-        dashed line and the payback month marked. ``by="cohort"``: the cohorts of
-        one ``channel`` (default ``referral`` if present).
+        ``by="channel"``: one curve per channel (cohorts pooled) with its
+        bootstrap band, its CAC as a dashed line and the payback month marked.
+        ``by="cohort"``: the cohorts of one ``channel`` (default ``referral`` if
+        present), coloured from oldest to newest.
         """
+        import matplotlib as mpl
+
         check_choice("by", by, ("channel", "cohort"))
+        _labels.lang_index(lang)
         ax = new_axes(ax)
         c = self.curves
         if by == "channel":
             groups = [(ch, g) for ch, g in c[c["cohort"] == "all"].groupby("channel", sort=False) if ch != "all"]
+            colors = [f"C{i % 10}" for i in range(len(groups))]
         else:
             channels = [ch for ch in c["channel"].unique() if ch != "all"]
             channel = channel or ("referral" if "referral" in channels else channels[0])
             if channel not in channels:
                 raise KosParameterError(f"channel={channel!r} is not in the results; choose one of {channels}")
             groups = [(co, g) for co, g in c[(c["channel"] == channel) & (c["cohort"] != "all")].groupby("cohort")]
-        for i, (name, g) in enumerate(groups):
-            color = f"C{i % 10}"
-            ax.plot(g["month"], g["cum_margin"], color=color, label=str(name))
+            cmap = mpl.colormaps["viridis"]
+            colors = [cmap(i / max(len(groups) - 1, 1)) for i in range(len(groups))]
+        for (name, g), color in zip(groups, colors):
+            shown = _labels.channel_label(str(name), lang) if by == "channel" else str(name)
+            ax.plot(g["month"], g["cum_margin"], color=color, label=shown)
             if by == "channel":
                 ax.fill_between(g["month"], g["conf_low"], g["conf_high"], color=color, alpha=0.15, linewidth=0)
                 ax.axhline(float(g["cac"].iloc[0]), color=color, linestyle="--", linewidth=0.8)
                 pb = self.estimate(str(name), "payback_month")["estimate"]
                 if np.isfinite(pb):
                     ax.plot([pb], [g.loc[g["month"] == pb, "cum_margin"].iloc[0]], "o", color=color)
-        ax.set_xlabel("months since acquisition")
-        ax.set_ylabel("cumulative discounted margin per customer (CNY)")
+        ax.set_xlabel(_labels.plot_label("months_since", lang))
+        ax.set_ylabel(_labels.plot_label("cum_margin", lang))
         ax.legend(fontsize="small", ncol=2)
         return ax
 
-    def plot_alive(self, *, ax: "Axes | None" = None) -> "Axes":
+    def plot_alive(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
         """Distribution (ECDF) of the probability of being active, by acquisition channel, among purchasers."""
+        _labels.lang_index(lang)
         ax = new_axes(ax)
         cust = self.customers.dropna(subset=["p_alive"])
-        for ch, g in cust.groupby("channel", sort=False):
-            ax.ecdf(g["p_alive"], label=str(ch))
-        ax.set_xlabel("P(alive) at the end of observation")
-        ax.set_ylabel("share of customers")
+        order = [ch for ch in self.table["channel"].unique() if ch != "all"]
+        for ch in order:
+            g = cust[cust["channel"] == ch]
+            if len(g):
+                ax.ecdf(g["p_alive"], label=_labels.channel_label(ch, lang))
+        ax.set_xlabel(_labels.plot_label("p_alive", lang))
+        ax.set_ylabel(_labels.plot_label("share_customers", lang))
         ax.legend(fontsize="small")
         return ax
 
     def conclusion(self, channel: str = "referral", *, lang: Literal["en", "zh"] = "en") -> str:
         """A plain-language sentence with the channel's CAC, LTV, LTV/CAC and payback month."""
-        check_choice("lang", lang, _CHANNEL_LABELS)
+        _labels.lang_index(lang)
         cac = self.estimate(channel, "cac")
         ltv = self.estimate(channel, "ltv")
         ratio = self.estimate(channel, "ltv_cac")
@@ -213,7 +222,7 @@ class LtvCacResult(Result):
     def headlines(self, *, lang: Literal["en", "zh"] = "en", channels: tuple[str, ...] = ("all", "referral", "paid_ads")
                   ) -> list[dict]:
         """Headline figures (dicts for ``kosresearch.report.publish_headlines``): LTV/CAC and payback by channel."""
-        check_choice("lang", lang, _CHANNEL_LABELS)
+        _labels.lang_index(lang)
         out = []
         present = set(self.table["channel"])
         for ch in channels:
@@ -523,6 +532,7 @@ def ltv_cac(
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = ltv / cac
     payback = _payback(curve, cac)
+    payback_repeat = _payback(curve - curve[:, :1], cac)
     real_full = np.zeros((n, H + 1))
     real_full[is_buyer] = real[bidx]
     curve_real = np.cumsum(_group_means(A, np.ones(n), real_full), axis=1)
@@ -563,12 +573,14 @@ def ltv_cac(
         with np.errstate(divide="ignore", invalid="ignore"):
             boot["ltv_cac"][i] = cb[:, -1] / cacb
         boot["payback_month"][i] = _payback(cb, cacb)
+        boot["payback_month_repeat"][i] = _payback(cb - cb[:, :1], cacb)
     if failed:
         warnings.warn(f"ltv_cac: {failed} of {n_boot} bootstrap replicates could not be fitted and were dropped",
                       ModelIdentificationWarning, stacklevel=2)
 
     alpha = (1.0 - conf_level) / 2.0
-    point = {"ltv": ltv, "cac": cac, "ltv_cac": ratio, "payback_month": payback}
+    point = {"ltv": ltv, "cac": cac, "ltv_cac": ratio, "payback_month": payback,
+             "payback_month_repeat": payback_repeat}
     ok = ~np.isnan(boot["ltv"][:, 0]) if n_boot else np.zeros(0, bool)
     rows = []
     for m in MEASURES:

@@ -81,6 +81,8 @@ def test_cac_by_channel_and_cohort_by_hand(hand):
     assert c[("referral", "2024-01")] == 20.0 and c[("referral", "2024-02")] == 30.0
     assert set(acquisition_costs(hand, cohort_freq="Q").by_cohort["cohort"]) == {"2024Q1"}
     assert res.plot().get_xlabel().startswith("CAC") and res.plot(by="cohort").get_xlabel() == "acquisition cohort"
+    zh = res.summary(lang="zh")
+    assert list(zh.columns[:2]) == ["获客渠道", "客户数"] and zh.iloc[2, 0] == "转介绍"
 
 
 def test_cac_refuses_an_unknown_cohort_length(hand):
@@ -106,6 +108,8 @@ def test_referral_economics_by_hand(hand):
         "0": 4, "1": 1, "2": 1, "3": 0, "4": 0, "5+": 0}
     assert res.by_channel.set_index("channel").loc["paid_ads", "repeat_orders"] == 1.0
     assert res.plot().get_yticklabels() and res.plot(kind="referrals").get_ylabel() == "share of customers"
+    assert res.summary(lang="zh")["指标"].iloc[0] == "转介绍获客占比"
+    assert res.channel_summary(lang="en")["channel"].tolist() == ["paid ads", "KOS content", "referral", "walk-in"]
 
 
 def test_referral_window_must_fit_in_the_observation(hand):
@@ -138,7 +142,8 @@ def test_payback_month_and_discounting_by_hand(hand):
     assert res.estimate("kos_content", "ltv")["estimate"] == pytest.approx(100 * 1.1 ** (-5 / 12))
     # paid_ads (c3): 50 of margin in month 1 never reaches 180
     assert res.estimate("paid_ads", "payback_month")["estimate"] == math.inf
-    assert "> 6" in res.summary().set_index("channel").loc["paid_ads"].iloc[-1]
+    assert res.summary().set_index("channel").loc["paid ads"].iloc[-2].startswith("> 6")
+    assert res.summary(lang="zh").columns[0] == "获客渠道"
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +157,10 @@ def small_result():
 def test_ltv_cac_result_is_consistent(small_result):
     ds, res = small_result
     t = res.table
-    assert set(t["measure"]) == {"ltv", "cac", "ltv_cac", "payback_month"}
+    assert set(t["measure"]) == {"ltv", "cac", "ltv_cac", "payback_month", "payback_month_repeat"}
+    pb = t[t["measure"] == "payback_month"].set_index(["channel", "cohort"])["estimate"]
+    pb_repeat = t[t["measure"] == "payback_month_repeat"].set_index(["channel", "cohort"])["estimate"]
+    assert (pb <= pb_repeat).all()  # the first purchase can only bring payback forward
     assert list(t.columns) == ["channel", "cohort", "measure", "estimate", "std_error", "conf_low", "conf_high",
                                "n_customers"]
     pooled = t[t["cohort"] == "all"].pivot(index="channel", columns="measure", values="estimate")
@@ -176,6 +184,7 @@ def test_ltv_cac_reports_text_headlines_and_plots(small_result):
     assert {h["name"] for h in heads} >= {"ltv_cac_all", "ltv_cac_referral", "payback_month_referral"}
     assert all(set(h) == {"name", "label", "estimate", "conf_low", "conf_high", "unit"} for h in heads)
     assert res.plot().get_xlabel() == "months since acquisition"
+    assert list(res.model_summary(lang="zh").columns[:3]) == ["模型", "指标", "估计值"]
     assert res.plot(by="cohort", channel="paid_ads").get_legend() is not None
     assert res.plot_alive().get_xlabel().startswith("P(alive)")
     assert "LTV/CAC" in res._repr_html_()
