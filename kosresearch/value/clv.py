@@ -180,13 +180,15 @@ class BetaGeo:
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> rfm = pd.DataFrame({"frequency": [0, 1, 2, 0, 3, 1, 0, 5],
-    ...                     "recency": [0, 10.0, 30.0, 0, 35.0, 2.0, 0, 38.0],
-    ...                     "T": [40.0, 39.0, 38.0, 38.0, 37.0, 36.0, 35.0, 40.0]})
+    >>> import dataclasses, kosresearch as kr
+    >>> scenario = dataclasses.replace(kr.PRESETS["sample"].base_only(), customers=4_000, stores_per_region=4)
+    >>> orders = kr.simulate(scenario, seed=1).tables["orders"]
+    >>> rfm = kr.rfm_summary(orders, merge_same_day=False)
     >>> bg = BetaGeo().fit(rfm)
-    >>> sorted(bg.params_)
-    ['a', 'alpha', 'b', 'r']
+    >>> {k: round(v, 2) for k, v in bg.params_.items()}  # planted: r 0.8, alpha 8, a 0.8, b 6
+    {'r': 0.8, 'alpha': 7.96, 'a': 0.85, 'b': 6.6}
+    >>> round(bg.conditional_expected_purchases(52, frequency=3, recency=20.0, T=60.0), 3)
+    0.654
     """
 
     _terms = _btyd.BG_TERMS

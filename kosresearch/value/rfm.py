@@ -211,7 +211,7 @@ def rfm_summary(
     >>> import pandas as pd
     >>> orders = pd.DataFrame({
     ...     "customer_id": ["a", "a", "a", "b"],
-    ...     "ordered_at": pd.to_datetime(["2025-01-06 10:00", "2025-01-20 18:00", "2025-02-03 09:00", "2025-01-13"]),
+    ...     "ordered_at": pd.to_datetime(["2025-01-06 10:00", "2025-01-20 18:00", "2025-02-03 09:00", "2025-01-13 12:00"]),
     ...     "amount": [100.0, 50.0, 70.0, 30.0]})
     >>> rfm_summary(orders, observation_end="2025-03-03")[["customer_id", "frequency", "recency", "T", "monetary_value"]]
       customer_id  frequency  recency    T  monetary_value
