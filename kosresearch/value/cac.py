@@ -324,7 +324,8 @@ def referral_economics(
     customer brings in by referral within the window after his own
     acquisition (``k_factor``); a value below 1 means referrals amplify
     but do not by themselves sustain growth. ``referral_rate`` is the share
-    of all new customers acquired by referral (``referrer_id`` not null).
+    of all new customers (acquired before ``observation_end``) acquired by
+    referral (``referrer_id`` not null).
     Chains follow ``referrer_id`` back to a customer who was not referred.
     Proportions have normal (Wald) intervals, means Student t intervals, and
     the difference of means a Welch interval. Values are revenue (order
@@ -345,7 +346,8 @@ def referral_economics(
     cust = dataset.sql(
         f"""
         WITH c AS (SELECT customer_id, acquired_at, acquisition_channel AS channel, acquisition_cost,
-                          referrer_id, acquired_at + INTERVAL {months} MONTH AS window_end FROM customers),
+                          referrer_id, acquired_at + INTERVAL {months} MONTH AS window_end FROM customers
+              WHERE acquired_at < $end),
         o AS (SELECT c.customer_id, count(*) AS n_orders, sum(o.amount) AS revenue
               FROM c JOIN orders o ON o.customer_id = c.customer_id
               WHERE o.ordered_at >= c.acquired_at AND o.ordered_at < c.window_end GROUP BY 1),

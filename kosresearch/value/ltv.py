@@ -269,12 +269,6 @@ class _Customers:
 
 def _load(dataset: "Dataset", *, cohort_freq: str, end, merge_same_day: bool, horizon: int):
     dataset.require("customers", "orders")
-    cohort = cohort_sql("acquired_at", cohort_freq)
-    cust = dataset.sql(
-        f"SELECT customer_id, acquisition_channel AS channel, acquisition_cost AS cac, {cohort} AS cohort "
-        "FROM customers ORDER BY customer_id")
-    if cust.empty:
-        raise KosDataError("customers has no rows; LTV/CAC needs acquired customers")
     t_expr = "date_trunc('day', ordered_at)" if merge_same_day else "ordered_at"
     occ = dataset.sql(
         f"SELECT customer_id AS customer, epoch_ns({t_expr}) AS t_ns, sum(amount) AS value FROM orders "
@@ -289,6 +283,12 @@ def _load(dataset: "Dataset", *, cohort_freq: str, end, merge_same_day: bool, ho
         end = pd.Timestamp(end)
     end_ns = int(end.value)
     occ = occ[occ["t_ns"] < end_ns]
+    cohort = cohort_sql("acquired_at", cohort_freq)
+    cust = dataset.sql(
+        f"SELECT customer_id, acquisition_channel AS channel, acquisition_cost AS cac, {cohort} AS cohort "
+        "FROM customers WHERE acquired_at < $end ORDER BY customer_id", {"end": end.to_pydatetime()})
+    if cust.empty:
+        raise KosDataError(f"no customer was acquired before observation_end={str(end)!r}; LTV/CAC needs customers")
     rfm = _summarise(occ, end_ns=end_ns, unit_days=7.0)
     # realised repeat revenue by month since the first purchase
     row = pd.Series(np.arange(len(rfm)), index=rfm["customer"])
