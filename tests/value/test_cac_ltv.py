@@ -216,6 +216,6 @@ def test_ltv_cac_refuses_bad_options(small_result):
 def test_customers_acquired_after_the_observation_end_are_left_out(hand):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = ltv_cac(hand, horizon_months=3, n_boot=0, observation_end="2024-02-10")
-    assert res.estimate("all", "cac")["n_customers"] == 3  # c1, c2, c3
-    assert res.observation_end == pd.Timestamp("2024-02-10")
+        res = ltv_cac(hand, horizon_months=3, n_boot=0, observation_end="2024-03-10")
+    assert res.estimate("all", "cac")["n_customers"] == 5  # c6 comes later
+    assert res.observation_end == pd.Timestamp("2024-03-10")
