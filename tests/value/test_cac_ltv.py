@@ -213,9 +213,15 @@ def test_ltv_cac_refuses_bad_options(small_result):
         ltv_cac(ds, bootstrap="fast")
 
 
-def test_customers_acquired_after_the_observation_end_are_left_out(hand):
+def test_customers_acquired_after_the_observation_end_are_left_out():
+    tables = hand_tables()
+    late = tables["customers"].iloc[[2]].assign(customer_id="c7", acquired_at=pd.Timestamp("2024-05-01 10:00"))
+    late_order = tables["orders"].iloc[[4]].assign(order_id="o99", customer_id="c7",
+                                                   ordered_at=pd.Timestamp("2024-05-01 10:00"))
+    tables["customers"] = pd.concat([tables["customers"], late], ignore_index=True)
+    tables["orders"] = pd.concat([tables["orders"], late_order], ignore_index=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = ltv_cac(hand, horizon_months=3, n_boot=0, observation_end="2024-03-10")
-    assert res.estimate("all", "cac")["n_customers"] == 5  # c6 comes later
-    assert res.observation_end == pd.Timestamp("2024-03-10")
+        res = ltv_cac(kr.open_dataset(tables), horizon_months=3, n_boot=0, observation_end="2024-04-20")
+    assert res.estimate("all", "cac")["n_customers"] == 6  # c7 comes after the end
+    assert res.observation_end == pd.Timestamp("2024-04-20")
