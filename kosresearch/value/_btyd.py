@@ -68,13 +68,10 @@ class BGData:
 
     Customers without repeat purchases enter only through ``(α/(α+T))^r``, so
     they are merged by ``T`` (``T0``, ``w0``). Repeat buyers are rows
-    ``x, t_x, T, w`` (``xi`` the integer frequency, ``tc`` the code of ``T``
-    in ``Tu``); identical rows are merged into weights when that shrinks the
-    data (judged on a sample, so data of nearly all-distinct rows, e.g. daily
-    times over years, skip the merging cost). Sums over repeat buyers that
-    depend on ``T`` only are kept per distinct ``T``: ``WT`` (weight) and
-    ``XT`` (weighted frequency). ``w_x`` is the total weight of each
-    frequency ``0..max``.
+    ``x, t_x, T, w`` (``xi`` the integer frequency); identical rows are merged
+    into weights when that shrinks the data (judged on a sample, so data of
+    nearly all-distinct rows, e.g. daily times over years, skip the merging
+    cost). ``w_x`` is the total weight of each frequency ``0..max``.
     """
 
     w_x: np.ndarray
@@ -85,9 +82,6 @@ class BGData:
     T: np.ndarray
     w: np.ndarray
     xi: np.ndarray
-    Tu: np.ndarray
-    WT: np.ndarray
-    XT: np.ndarray
     n: float
     n_repeat: float
 
@@ -101,17 +95,20 @@ class BGData:
         x = np.asarray(x, dtype=float)
         t_x = np.asarray(t_x, dtype=float)
         T = np.asarray(T, dtype=float)
-        w = np.ones(x.shape) if weights is None else np.asarray(weights, dtype=float)
-        keep = w > 0
-        if not keep.all():
-            x, t_x, T, w = x[keep], t_x[keep], T[keep], w[keep]
+        if weights is not None:
+            w = np.asarray(weights, dtype=float)
+            keep = w > 0
+            if not keep.all():
+                x, t_x, T, w = x[keep], t_x[keep], T[keep], w[keep]
         xi_all = x.astype(np.int64)
-        w_x = np.bincount(xi_all, weights=w) if x.size else np.zeros(1)
+        w_x = (np.bincount(xi_all) if weights is None else np.bincount(xi_all, weights=w)) if x.size else np.zeros(1)
+        w_x = w_x.astype(float)
         zero = xi_all == 0
         T0_code, T0 = _codes(T[zero])
-        w0 = np.bincount(T0_code, weights=w[zero], minlength=T0.size)
+        w0 = np.bincount(T0_code, weights=None if weights is None else w[zero], minlength=T0.size).astype(float)
         pos = ~zero
-        xp, txp, Tp, wp = x[pos], t_x[pos], T[pos], w[pos]
+        xp, txp, Tp = x[pos], t_x[pos], T[pos]
+        wp = np.ones(xp.size) if weights is None else w[pos]
         if collapse is None:
             collapse = False
             if xp.size > 2_000:
@@ -124,10 +121,7 @@ class BGData:
             np.minimum.at(first, codes, np.arange(xp.size))
             wp = np.bincount(codes, weights=wp, minlength=k)
             xp, txp, Tp = xp[first], txp[first], Tp[first]
-        tc, Tu = _codes(Tp)
-        WT = np.bincount(tc, weights=wp, minlength=Tu.size)
-        XT = np.bincount(tc, weights=wp * xp, minlength=Tu.size)
-        return cls(w_x, T0, w0, xp, txp, Tp, wp, xp.astype(np.int64), Tu, WT, XT, float(w.sum()), float(wp.sum()))
+        return cls(w_x, T0, w0, xp, txp, Tp, wp, xp.astype(np.int64), float(w_x.sum()), float(wp.sum()))
 
     @property
     def n_rows(self) -> int:
@@ -146,11 +140,7 @@ class BGData:
         xi = self.xi[sl]
         w_x = np.bincount(xi, weights=w, minlength=self.w_x.size)
         w_x[0] = w0.sum()
-        x, T = self.x[sl], self.T[sl]
-        tc, Tu = _codes(T)
-        WT = np.bincount(tc, weights=w, minlength=Tu.size)
-        XT = np.bincount(tc, weights=w * x, minlength=Tu.size)
-        return BGData(w_x, self.T0, w0, x, self.t_x[sl], T, w, xi, Tu, WT, XT, float(w_x.sum()), float(w.sum()))
+        return BGData(w_x, self.T0, w0, self.x[sl], self.t_x[sl], self.T[sl], w, xi, float(w_x.sum()), float(w.sum()))
 
 
 # --------------------------------------------------------------------------- BG/NBD likelihood
@@ -175,10 +165,12 @@ def _repeat_sums(d: BGData, r: float, al: float, c4x: np.ndarray, qx: np.ndarray
     Σws·E, Σwv·D, Σwv·D·q, Σwv·(rx·E)², Σws·rx·E·(1/(α+t_x)+1/(α+T)), Σwv·rx·E,
     Σwv·rx·E·q, Σwv, Σwv·q, Σ(wv+ws)·q²``, where ``D = log((α+T)/(α+t_x))``,
     ``E = 1/(α+T) - 1/(α+t_x)``, ``rx = r+x``, ``s = σ(δ)``, ``ws = w s``,
-    ``wv = w s (1-s)``.
+    ``wv = w s (1-s)``; then the terms in ``α+T`` alone: ``Σw·rx·log(α+T)``
+    (order 0), ``Σw·log(α+T), Σw·rx/(α+T)`` (order 1), ``Σw/(α+T),
+    Σw·rx/(α+T)²`` (order 2).
     """
     ein = np.einsum
-    S = np.zeros(18)
+    S = np.zeros(23)
     size = min(_CHUNK, d.x.size)
     buf = np.empty((12, size))
     for lo in range(0, d.x.size, _CHUNK):
@@ -200,8 +192,19 @@ def _repeat_sums(d: BGData, r: float, al: float, c4x: np.ndarray, qx: np.ndarray
         np.log1p(e, out=tmp)
         S[0] += ein("i,i->", w, dd)
         S[1] += ein("i,i->", w, tmp)
+        wrx = s  # buffer for w·(r+x), free until order 1
+        np.multiply(w, rx, out=wrx)
+        np.log(aT, out=tmp)
+        S[18] += ein("i,i->", wrx, tmp)
         if order < 1:
             continue
+        S[19] += ein("i,i->", w, tmp)
+        np.divide(1.0, aT, out=tmp)
+        S[20] += ein("i,i->", wrx, tmp)
+        if order >= 2:
+            S[21] += ein("i,i->", w, tmp)
+            tmp *= tmp
+            S[22] += ein("i,i->", wrx, tmp)
         e += 1.0
         np.divide(1.0, e, out=s)
         np.multiply(w, s, out=ws)
@@ -253,8 +256,7 @@ def bg_loglik(theta: np.ndarray, d: BGData, order: int = 1):
     ``δ = log a - log(b+x-1) + (r+x) log((α+T)/(α+t_x))``; since ``t_x <= T``,
     ``δ`` is bounded below, so ``softplus(δ) = δ + log1p(exp(-δ))`` and
     ``σ(δ) = 1/(1+exp(-δ))`` are stable with one exponential per row. The
-    gradient and Hessian follow by the chain rule through ``δ``; terms in
-    ``log(α+T)`` alone are summed per distinct ``T``. Returns
+    gradient and Hessian follow by the chain rule through ``δ``. Returns
     ``(ll, grad, hess)`` (``None`` beyond ``order``).
     """
     r, al, a, b = np.exp(theta)
@@ -273,11 +275,8 @@ def bg_loglik(theta: np.ndarray, d: BGData, order: int = 1):
             c4x = np.log(a) + np.log(qx)
         qx[0] = 0.0
         c4x[0] = 0.0
-        aTu = al + d.Tu
-        lTu = np.log(aTu)
-        rWX = r * d.WT + d.XT  # Σ w (r+x) per distinct T
         S = _repeat_sums(d, r, al, c4x, qx, order)
-        ll += S[0] + S[1] - _dot(rWX, lTu)
+        ll += S[0] + S[1] - S[18]
     if order < 1:
         return ll, None, None
     dig = special.digamma
@@ -287,9 +286,8 @@ def bg_loglik(theta: np.ndarray, d: BGData, order: int = 1):
     g[2] = n * dig(a + b) - _dot(W, dig(a + b + xs))
     g[3] = n * (dig(a + b) - dig(b)) + _dot(W, dig(b + xs) - dig(a + b + xs))
     if have:
-        iTu = 1.0 / aTu
-        g[0] += S[3] - _dot(d.WT, lTu)
-        g[1] += S[4] - _dot(rWX, iTu)
+        g[0] += S[3] - S[19]
+        g[1] += S[4] - S[20]
         g[2] += S[2] / a
         g[3] -= S[5]
     p = np.array([r, al, a, b])
@@ -307,11 +305,11 @@ def bg_loglik(theta: np.ndarray, d: BGData, order: int = 1):
     H[3, 3] = t_ab - n * tri(b) + _dot(W, tri(b + xs))
     if have:
         H[0, 0] += S[6]
-        H[0, 1] += S[7] + S[8] - _dot(d.WT, iTu)
+        H[0, 1] += S[7] + S[8] - S[21]
         H[0, 2] += S[9] / a
         H[0, 3] -= S[10]
         # d/dα of rx (s E - iT) = rx [v rx E² + s (itx² - iT²) + iT²], itx² - iT² = -E (itx + iT)
-        H[1, 1] += S[11] - S[12] + _dot(rWX, iTu * iTu)
+        H[1, 1] += S[11] - S[12] + S[22]
         H[1, 2] += S[13] / a
         H[1, 3] -= S[14]
         H[2, 2] += (S[15] - S[2]) / a**2
@@ -462,7 +460,7 @@ class Fit:
 
 
 def maximise(fun, starts: list[np.ndarray], *, n: float, penalizer: float, tol: float = 1e-10,
-             step_tol: float = 1e-6, max_iter: int = 200) -> Fit:
+             step_tol: float = 1e-3, max_iter: int = 200) -> Fit:
     """Maximise ``fun(theta, order) -> (loglik, grad, hess)`` over bounded log-parameters by Newton's method.
 
     The objective is ``f = -loglik / n + penalizer · Σ exp(theta)²`` (the
@@ -472,8 +470,10 @@ def maximise(fun, starts: list[np.ndarray], *, n: float, penalizer: float, tol: 
     step capped at 2 in log units) with Armijo backtracking are projected on
     the box of ``LOG_BOUNDS``; coordinates at a bound with the gradient
     pointing out are held fixed. It stops when the gradient is below ``tol``
-    or the Newton step below ``step_tol`` (log units; far below any
-    standard error), taking that last step. The covariance of ``theta`` is the inverse of
+    or when an undamped Newton step is below ``step_tol`` (log units): that
+    last step is taken, and since Newton converges quadratically the result
+    is then within about ``step_tol²`` of the maximum, far inside any
+    standard error; the Hessian of that last evaluation gives the covariance. The covariance of ``theta`` is the inverse of
     the analytic observed information ``n · ∇²f`` at the end.
 
     Only numpy is used on the small matrices: scipy's L-BFGS-B calls BLAS
@@ -524,7 +524,7 @@ def maximise(fun, starts: list[np.ndarray], *, n: float, penalizer: float, tol: 
         big = np.max(np.abs(step))
         if big > 2.0:
             step *= 2.0 / big
-        if np.max(np.abs(step)) < step_tol:  # converged: take the last tiny step, keep this Hessian
+        if lam == 0.0 and np.max(np.abs(step)) < step_tol:  # quadratic convergence: take the step, keep H
             th_new = np.clip(th + step, lo, hi)
             f_new = objective(th_new, 0)[0]
             if np.isfinite(f_new) and f_new <= f + 1e-12 * max(1.0, abs(f)):
