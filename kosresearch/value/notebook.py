@@ -90,7 +90,7 @@ def value_conclusion(
         lines.append(
             f"- 模型检验：以最后 {holdout.data['duration_holdout'].iloc[0]:.0f} 周为留出期，BG/NBD 预测人均复购 "
             f"{all_h['predicted']:.2f} 次，实际 {all_h['actual']:.2f} 次（预测/实际 {all_h['ratio']:.2f}）。"
-            "项目销售、晋级邀请等额外订单不在 BG/NBD 的购买过程之内，近期批次的预测因此带有这一近似。")
+            "BG/NBD 假定购买过程平稳；项目上线、晋级邀请等会随时间改变购买频率，近期批次的预测因此带有这一近似。")
         lines.append(
             f"- 假设：毛利率 {value.margin:.0%}，年贴现率 {value.discount_rate:.0%}，LTV 自获客起计 "
             f"{value.horizon_months} 个月（已发生部分按实际、未来部分按模型），区间为按客户自助法"
@@ -107,8 +107,8 @@ def value_conclusion(
         lines.append(
             f"- Model check: holding out the last {holdout.data['duration_holdout'].iloc[0]:.0f} weeks, BG/NBD "
             f"predicts {all_h['predicted']:.2f} repeat purchases per customer against {all_h['actual']:.2f} observed "
-            f"(ratio {all_h['ratio']:.2f}). Programme sales and promotion spend add orders outside the BG/NBD "
-            "purchase process, so forecasts of recent cohorts carry that approximation.")
+            f"(ratio {all_h['ratio']:.2f}). BG/NBD assumes a stable purchase process; programme roll-outs and "
+            "promotions change purchase rates over time, so forecasts of recent cohorts carry that approximation.")
         lines.append(
             f"- Assumptions: gross margin {value.margin:.0%}, annual discount rate {value.discount_rate:.0%}, LTV over "
             f"{value.horizon_months} months from acquisition (realised where observed, forecast after), intervals "
