@@ -70,6 +70,16 @@ _LAZY: dict[str, str] = {
     "promotion_effect": "kosresearch.tiers.promotion",
     "rising_stars": "kosresearch.tiers.stars",
     "effort_allocation": "kosresearch.tiers.effort",
+    # value accounting (issue 7)
+    "rfm_summary": "kosresearch.value",
+    "calibration_holdout": "kosresearch.value",
+    "BetaGeo": "kosresearch.value",
+    "GammaGamma": "kosresearch.value",
+    "customer_lifetime_value": "kosresearch.value",
+    "holdout_check": "kosresearch.value",
+    "acquisition_costs": "kosresearch.value",
+    "referral_economics": "kosresearch.value",
+    "ltv_cac": "kosresearch.value",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
@@ -105,3 +115,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from kosresearch.tiers.scoring import assign_tiers, tier_agreement, tier_flows, value_scores
     from kosresearch.tiers.stars import rising_stars
     from kosresearch.tiers.transitions import compare_transitions, transition_matrix
+    from kosresearch.value import (
+        BetaGeo,
+        GammaGamma,
+        acquisition_costs,
+        calibration_holdout,
+        customer_lifetime_value,
+        holdout_check,
+        ltv_cac,
+        referral_economics,
+        rfm_summary,
+    )
