@@ -59,7 +59,8 @@ class Lexicon:
     Attributes
     ----------
     terms : Mapping[str, tuple[str, float]]
-        Term -> (``service`` / ``product`` / ``praise`` / ``complaint``, weight).
+        Term -> (``service`` / ``product`` / ``praise`` / ``complaint`` /
+        ``defect``, weight).
     negators : frozenset of str
         Words that turn a following praise term into a complaint.
     service_context : frozenset of str
@@ -86,6 +87,7 @@ class Lexicon:
     contrast_boost: float = 1.0
     contrast_discount: float = 1.0
     substring_weight: float = 0.0
+    patterns: tuple[tuple[re.Pattern, str, float], ...] = ()
 
     @property
     def max_tokens(self) -> int:
@@ -93,6 +95,9 @@ class Lexicon:
 
 
 _DEFAULT_LEXICON = "lexicon.yml"
+#: classes of lexicon terms: the three categories, complaints (routed to service or product by context)
+#: and defects (product, or praise when negated)
+_TERM_CLASSES = (*CATEGORIES, "complaint", "defect")
 
 
 def _read_yaml(source: Any) -> dict:
@@ -142,14 +147,13 @@ def load_lexicon(lexicon: Any = None) -> Lexicon:
     negators: set[str] = set()
     context: set[str] = set()
     contrast: set[str] = set()
+    patterns: dict[str, tuple[re.Pattern, str, float]] = {}
     prior = dict(base["prior"])
     numbers = {k: float(base[k]) for k in ("question_weight", "contrast_boost", "contrast_discount", "substring_weight")}
     for layer in layers:
         for cat, entries in (layer.get("terms") or {}).items():
-            if cat not in (*CATEGORIES, "complaint"):
-                raise KosParameterError(
-                    f"lexicon terms category {cat!r} is unknown; use one of {[*CATEGORIES, 'complaint']}"
-                )
+            if cat not in _TERM_CLASSES:
+                raise KosParameterError(f"lexicon terms category {cat!r} is unknown; use one of {list(_TERM_CLASSES)}")
             for term, weight in (entries or {}).items():
                 if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
                     raise KosParameterError(f"lexicon weight of {term!r} must be a number of at least 0; got {weight!r}")
@@ -161,6 +165,23 @@ def load_lexicon(lexicon: Any = None) -> Lexicon:
         negators |= {_norm(x) for x in layer.get("negators") or ()}
         context |= {_norm(x) for x in layer.get("service_context") or ()}
         contrast |= {_norm(x) for x in layer.get("contrast") or ()}
+        for entry in layer.get("patterns") or ():
+            try:
+                text, cat, weight = entry["pattern"], entry["category"], entry["weight"]
+                compiled = re.compile(text)
+            except (KeyError, TypeError, re.error) as exc:
+                raise KosParameterError(
+                    f"lexicon pattern {entry!r} must be a mapping with a valid regular expression 'pattern', "
+                    f"a 'category' and a 'weight' ({exc})"
+                ) from None
+            if cat not in _TERM_CLASSES:
+                raise KosParameterError(f"lexicon pattern category {cat!r} is unknown; use one of {list(_TERM_CLASSES)}")
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+                raise KosParameterError(f"lexicon pattern weight of {text!r} must be a number of at least 0")
+            if weight == 0:
+                patterns.pop(text, None)
+            else:
+                patterns[text] = (compiled, cat, float(weight))
         if layer is not base:
             if "prior" in layer:
                 prior = dict(layer["prior"])
@@ -183,6 +204,7 @@ def load_lexicon(lexicon: Any = None) -> Lexicon:
         contrast_boost=numbers["contrast_boost"],
         contrast_discount=numbers["contrast_discount"],
         substring_weight=numbers["substring_weight"],
+        patterns=tuple(patterns.values()),
     )
 
 
@@ -245,7 +267,7 @@ def _score(text: str, lex: Lexicon) -> tuple[dict[str, float], list[str]]:
             cand = "".join(span)
             if cand in lex.terms:
                 before = tokens[max(clause_start, i - 2):i]
-                negated = lex.terms[cand][0] == "praise" and any(b in lex.negators for b in before)
+                negated = lex.terms[cand][0] in ("praise", "defect") and any(b in lex.negators for b in before)
                 hits.append((cand, i, negated))
                 i += k
                 break
@@ -256,26 +278,27 @@ def _score(text: str, lex: Lexicon) -> tuple[dict[str, float], list[str]]:
     seen: set[str] = set()
     complaint = 0.0
 
-    def add(term: str, weight: float, negated: bool, after_contrast: bool | None) -> None:
+    def add(term: str, cat: str, weight: float, negated: bool, after_contrast: bool | None) -> None:
         nonlocal complaint
-        cat = lex.terms[term][0]
+        if negated:  # 不好用 -> complaint, 不油腻 -> praise
+            cat = "complaint" if cat == "praise" else "praise"
+        positive = cat == "praise"
         if after_contrast is not None and contrast_at >= 0:
-            if after_contrast and cat != "praise":
+            if after_contrast and not positive:
                 weight *= lex.contrast_boost
-            elif not after_contrast and cat == "praise" and not negated:
+            elif not after_contrast and positive:
                 weight *= lex.contrast_discount
-        if cat == "complaint" or negated:
+        if cat == "complaint":
             complaint += weight
-            matched.append(f"{term}(-)" if negated else term)
         else:
-            scores[cat] += weight
-            matched.append(term)
+            scores["product" if cat == "defect" else cat] += weight
+        matched.append(f"{term}(-)" if negated else term)
 
     for term, pos, negated in hits:
         if term in seen:
             continue
         seen.add(term)
-        add(term, lex.terms[term][1], negated, pos > contrast_at)
+        add(term, lex.terms[term][0], lex.terms[term][1], negated, pos > contrast_at)
     # 2. terms that segmentation cut apart, at a fraction of their weight
     norm = _norm_text(text)
     if lex.substring_weight > 0:
@@ -286,8 +309,13 @@ def _score(text: str, lex: Lexicon) -> tuple[dict[str, float], list[str]]:
                 continue
             seen.add(term)
             at = norm.find(term)
-            negated = cat == "praise" and any(ch in norm[max(0, at - 2):at] for ch in _NEGATOR_CHARS)
-            add(term, weight * lex.substring_weight, negated, None)
+            negated = cat in ("praise", "defect") and any(ch in norm[max(0, at - 2):at] for ch in _NEGATOR_CHARS)
+            add(term, cat, weight * lex.substring_weight, negated, None)
+    # 3. patterns
+    for compiled, cat, weight in lex.patterns:
+        m = compiled.search(norm)
+        if m is not None:
+            add(f"/{m.group(0)}/", cat, weight, False, None)
     if complaint:
         to = "service" if any(w in norm for w in lex.service_context) else "product"
         scores[to] += complaint
