@@ -9,13 +9,29 @@ from kosresearch.feedback.classify import (
     load_evaluation_set,
     load_lexicon,
 )
+from kosresearch.feedback.loop import (
+    FeedbackFunnelResult,
+    LoopClosureResult,
+    feedback_categories,
+    feedback_funnel,
+    loop_closure_effect,
+)
+from kosresearch.feedback.themes import ThemesResult, praise_stories, product_themes
 
 __all__ = [
     "CATEGORIES",
     "ClassifierEvaluation",
+    "FeedbackFunnelResult",
+    "LoopClosureResult",
     "category_agreement",
     "classify_feedback",
     "evaluate_classifier",
+    "feedback_categories",
+    "feedback_funnel",
     "load_evaluation_set",
     "load_lexicon",
+    "loop_closure_effect",
+    "praise_stories",
+    "product_themes",
+    "ThemesResult",
 ]
