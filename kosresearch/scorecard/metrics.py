@@ -292,7 +292,7 @@ def kos_weekly_metrics(
         "sent_cut": SENTIMENT_CUTOFF,
     }
     query = _query(minutes, has_messages=has["messages"], has_content=has["content"], has_groups=has_groups)
-    out = dataset.sql(query, params)
+    out = dataset.sql(query, {k: v for k, v in params.items() if f"${k}" in query})
     return _finish(out, minutes)
 
 
