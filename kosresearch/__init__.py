@@ -23,6 +23,21 @@ _LAZY: dict[str, str] = {
     "SimulatedData": "kosresearch.data.simulate",
     "PRESETS": "kosresearch.data.simulate",
     "simulate_to_disk": "kosresearch.data.simulate",
+    "mask_personal_data": "kosresearch.privacy",
+    # scorecards (issue 6)
+    "kos_weekly_metrics": "kosresearch.scorecard",
+    "scorecard": "kosresearch.scorecard",
+    "best_practices": "kosresearch.scorecard",
+    "leader_profile": "kosresearch.scorecard",
+    "team_trends": "kosresearch.scorecard",
+    # feedback loop (issue 6)
+    "classify_feedback": "kosresearch.feedback",
+    "evaluate_classifier": "kosresearch.feedback",
+    "category_agreement": "kosresearch.feedback",
+    "feedback_funnel": "kosresearch.feedback",
+    "loop_closure_effect": "kosresearch.feedback",
+    "product_themes": "kosresearch.feedback",
+    "praise_stories": "kosresearch.feedback",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
@@ -46,3 +61,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from kosresearch.data.loader import Dataset, open_dataset
     from kosresearch.data.simulate import Scenario, SimulatedData, simulate
     from kosresearch.errors import KosDataError, KosParameterError, NotFittedError
+    from kosresearch.feedback import (
+        category_agreement,
+        classify_feedback,
+        evaluate_classifier,
+        feedback_funnel,
+        loop_closure_effect,
+        praise_stories,
+        product_themes,
+    )
+    from kosresearch.privacy import mask_personal_data
+    from kosresearch.scorecard import best_practices, kos_weekly_metrics, leader_profile, scorecard, team_trends

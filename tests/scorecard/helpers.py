@@ -113,3 +113,18 @@ def weekly_frame(kos: dict[str, dict[str, float]], *, weeks: int = 4, region: st
             row.update(values)
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def tiny_feedback(tables: Tables | None = None) -> Tables:
+    """``tiny_tables()`` plus three feedback items (f2 without a recorded category, f3 with a phone number)."""
+    tables = tiny_tables() if tables is None else tables
+    tables["feedback"] = pd.DataFrame({
+        "feedback_id": s("f1", "f2", "f3"), "customer_id": s("c1", "c2", "c4"), "kos_id": s("k1", "k1", "k2"),
+        "region": s("east", "east", "east"),
+        "created_at": ts("2024-03-04 10:00:00", "2024-03-04 12:00:00", "2024-03-06 15:30:00"),
+        "text": s("快递还没到，帮我催一下", "建议出个小瓶装，方便出差带", "超喜欢，导购很耐心，我的电话13812345678"),
+        "category": s("service", None, "praise"),
+        "resolved_at": ts("2024-03-04 20:00:00", "2024-03-05 12:00:00", None),
+        "loop_closed_at": ts("2024-03-05 10:00:00", None, None),
+    })
+    return tables
