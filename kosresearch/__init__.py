@@ -23,6 +23,42 @@ _LAZY: dict[str, str] = {
     "SimulatedData": "kosresearch.data.simulate",
     "PRESETS": "kosresearch.data.simulate",
     "simulate_to_disk": "kosresearch.data.simulate",
+    "load_region": "kosresearch.data.sources",
+    "publish_headlines": "kosresearch.report.headlines",
+    "set_theme": "kosresearch.report.theme",
+    "md_text": "kosresearch.report.text",
+    "t": "kosresearch.report.text",
+    "pseudonymise": "kosresearch.report.text",
+    "run_reports": "kosresearch.report.runner",
+    "project_root": "kosresearch.paths",
+    # attribution causality (issue 3)
+    "AggteResult": "kosresearch.attribution",
+    "AttGtResult": "kosresearch.attribution",
+    "AttributionComparison": "kosresearch.attribution",
+    "CausalImpactResult": "kosresearch.attribution",
+    "CreditResult": "kosresearch.attribution",
+    "DidResult": "kosresearch.attribution",
+    "InterventionResult": "kosresearch.attribution",
+    "MarkovResult": "kosresearch.attribution",
+    "PeriodComparison": "kosresearch.attribution",
+    "ProgrammeEffect": "kosresearch.attribution",
+    "RefutationResult": "kosresearch.attribution",
+    "ShapleyResult": "kosresearch.attribution",
+    "att_gt": "kosresearch.attribution",
+    "build_journeys": "kosresearch.attribution",
+    "causal_impact": "kosresearch.attribution",
+    "compare_attribution": "kosresearch.attribution",
+    "compare_periods": "kosresearch.attribution",
+    "credit_orders": "kosresearch.attribution",
+    "did_2x2": "kosresearch.attribution",
+    "heuristic_attribution": "kosresearch.attribution",
+    "intervention_effect": "kosresearch.attribution",
+    "markov_attribution": "kosresearch.attribution",
+    "pretrend_test": "kosresearch.attribution",
+    "programme_effect": "kosresearch.attribution",
+    "refute_att_gt": "kosresearch.attribution",
+    "shapley_attribution": "kosresearch.attribution",
+    "store_week_panel": "kosresearch.attribution",
     "mask_personal_data": "kosresearch.privacy",
     # scorecards (issue 6)
     "kos_weekly_metrics": "kosresearch.scorecard",
@@ -60,6 +96,12 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from kosresearch.data.loader import Dataset, open_dataset
     from kosresearch.data.simulate import Scenario, SimulatedData, simulate
+    from kosresearch.data.sources import load_region
+    from kosresearch.paths import project_root
+    from kosresearch.report.headlines import publish_headlines
+    from kosresearch.report.runner import run_reports
+    from kosresearch.report.text import md_text, pseudonymise, t
+    from kosresearch.report.theme import set_theme
     from kosresearch.errors import KosDataError, KosParameterError, NotFittedError
     from kosresearch.feedback import (
         category_agreement,

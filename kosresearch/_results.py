@@ -124,8 +124,11 @@ class Result:
         raise NotImplementedError(f"{type(self).__name__} has no plot")
 
     def _repr_html_(self) -> str:
-        # DataFrame.to_html escapes cell text, so data-derived strings are safe
-        return self.summary().to_html(index=False, border=0, classes="kos-table")
+        # DataFrame.to_html escapes cell text, so data-derived strings are safe;
+        # customer IDs are pseudonymised wherever they appear
+        from kosresearch.report.text import mask_customer_ids
+
+        return mask_customer_ids(self.summary()).to_html(index=False, border=0, classes="kos-table")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {len(self.table)} rows, conf_level={self.conf_level}>\n{self.summary().to_string(index=False)}"

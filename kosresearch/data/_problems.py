@@ -6,8 +6,9 @@ Private: the public names are re-exported by :mod:`kosresearch.data.validate`.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -65,7 +66,7 @@ class Problem:
         examples: Iterable[Any] = (),
         examples_label: str = "examples",
         where: str | None = None,
-    ) -> "Problem":
+    ) -> Problem:
         """Build a problem whose message is ``"<where>: <text> (examples: ...)"``.
 
         ``where`` defaults to ``table.column`` (or ``table``, or ``"source"``).

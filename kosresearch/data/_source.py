@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from kosresearch.data.contract import TABLES, VOCABULARIES, Table
 from kosresearch.data._problems import Problem
+from kosresearch.data.contract import TABLES, VOCABULARIES, Table
 from kosresearch.errors import KosDataError, KosParameterError
 
 __all__ = ["SourcePlan", "TableSource", "plan_source", "sql_string", "quote_ident"]
@@ -243,9 +243,7 @@ def _folder_table(
     present = tuple(sorted({r for r in file_regions.values() if r is not None}))
     if regions is not None:
         files = [p for p in files if file_regions[p] is None or file_regions[p] in regions]
-    source = _file_table(
-        table.name, formats[0], tuple(files), label=label, partition_regions=present, partitioned=True
-    )
+    source = _file_table(table.name, formats[0], tuple(files), label=label, partition_regions=present, partitioned=True)
     return source, None
 
 
@@ -281,14 +279,18 @@ def read_config(path: Path) -> dict[str, tuple[str, ...]]:
     try:
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise _fatal("bad_configuration", f"{path.name} ('{path}') is not valid YAML: {exc}")
+        raise _fatal("bad_configuration", f"{path.name} ('{path}') is not valid YAML: {exc}") from None
     if config is None:
         config = {}
     if not isinstance(config, dict):
-        raise _fatal("bad_configuration", f"{path.name} must hold a mapping with key 'vocabularies'; got {type(config).__name__}")
+        raise _fatal(
+            "bad_configuration", f"{path.name} must hold a mapping with key 'vocabularies'; got {type(config).__name__}"
+        )
     unknown = sorted(set(config) - {"vocabularies"})
     if unknown:
-        raise _fatal("bad_configuration", f"{path.name}: unknown keys {unknown}; the only key allowed is 'vocabularies'")
+        raise _fatal(
+            "bad_configuration", f"{path.name}: unknown keys {unknown}; the only key allowed is 'vocabularies'"
+        )
     extra = config.get("vocabularies") or {}
     if not isinstance(extra, dict):
         raise _fatal("bad_configuration", f"{path.name}: 'vocabularies' must map a vocabulary name to a list of values")
@@ -317,7 +319,9 @@ def _plan_duckdb(path: Path, *, connection: Any) -> SourcePlan:
     try:
         connection.execute(f"ATTACH {sql_string(str(path))} AS {SOURCE_DB} (READ_ONLY)")
     except duckdb.Error as exc:
-        raise _fatal("unreadable", f"source '{path}' cannot be opened as a DuckDB database: {_first_line(exc)}")
+        raise _fatal(
+            "unreadable", f"source '{path}' cannot be opened as a DuckDB database: {_first_line(exc)}"
+        ) from None
     rows = connection.execute(
         f"""
         SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = '{SOURCE_DB}'
@@ -378,8 +382,7 @@ def _plan_mapping(source: Mapping[Any, Any]) -> SourcePlan:
     for key, value in source.items():
         if not isinstance(key, str) or not isinstance(value, pd.DataFrame):
             raise KosParameterError(
-                f"source must map table names (str) to pandas DataFrames; "
-                f"key {key!r} holds {type(value).__name__}"
+                f"source must map table names (str) to pandas DataFrames; key {key!r} holds {type(value).__name__}"
             )
     found = tuple(sorted(source))
     tables: dict[str, TableSource] = {}

@@ -20,7 +20,6 @@ import shutil
 import tempfile
 import uuid
 import weakref
-import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,13 +107,11 @@ def typed_sql(column: Column, ref: str, category: str, *, tz: str) -> str | None
     target = column.duckdb_type
     if category == "null":
         return f"CAST(NULL AS {target})"
-    text = ref if category == "text" else f"CAST({ref} AS VARCHAR)"
-    if kind == "id":
+    text = f"CAST({ref} AS VARCHAR)"  # a no-op for VARCHAR, needed for ENUM and numbers
+    if kind in ("id", "string"):
         if category == "text":
-            return f"NULLIF(CAST({ref} AS VARCHAR), '')"
-        return f"CAST({ref} AS VARCHAR)" if category == "integer" else None
-    if kind == "string":
-        return f"CAST({ref} AS VARCHAR)" if category in ("text", "integer") else None
+            return presence_sql(ref, category)  # blank text reads as NULL
+        return text if category == "integer" else None
     if kind == "float":
         if category in ("integer", "float"):
             return f"NULLIF(CAST({ref} AS DOUBLE), 'NaN'::DOUBLE)"
@@ -128,8 +125,7 @@ def typed_sql(column: Column, ref: str, category: str, *, tz: str) -> str | None
             return f"CASE WHEN {ref} = trunc({ref}) THEN TRY_CAST({ref} AS BIGINT) END"
         if category == "text":
             return (
-                f"CASE WHEN TRY_CAST({text} AS DOUBLE) = TRY_CAST({text} AS BIGINT) "
-                f"THEN TRY_CAST({text} AS BIGINT) END"
+                f"CASE WHEN TRY_CAST({text} AS DOUBLE) = TRY_CAST({text} AS BIGINT) THEN TRY_CAST({text} AS BIGINT) END"
             )
         return None
     if kind == "timestamp":
@@ -156,7 +152,9 @@ def typed_sql(column: Column, ref: str, category: str, *, tz: str) -> str | None
 def presence_sql(ref: str, category: str) -> str:
     """SQL that is NULL when the stored value is missing (NULL, blank text or NaN)."""
     if category == "text":
-        return f"NULLIF(trim(CAST({ref} AS VARCHAR)), '')"
+        text = f"CAST({ref} AS VARCHAR)"  # a no-op for VARCHAR, needed for ENUM
+        # blank text is missing; trim() only runs on the rare values that start with a space
+        return f"CASE WHEN {text} = '' OR (starts_with({text}, ' ') AND trim({text}) = '') THEN NULL ELSE {text} END"
     if category == "float":
         return f"NULLIF(CAST({ref} AS DOUBLE), 'NaN'::DOUBLE)"
     if category == "timestamptz":
@@ -264,26 +262,39 @@ def _bind_table(
 
 
 def _pinned_csv(connection: Any, path: Path) -> str | None:
-    """``read_csv`` of ``path`` with the dialect sniffed once, or None if sniffing fails.
+    """``read_csv`` of ``path`` with its dialect and header fixed, or None to let DuckDB sniff.
 
     Every query over a view re-binds it; with the dialect and columns fixed,
-    DuckDB does not sniff the file again for each validation query.
+    DuckDB does not sniff the file again for each validation query. The
+    column names are taken from the file's first line (the sniffer may pick
+    another line when rows have different widths, which hides the real error).
     """
+    import csv
+    import gzip
+
     import duckdb
 
     try:
         row = connection.execute(
-            "SELECT Delimiter, Quote, Escape, Columns FROM sniff_csv(?, all_varchar=true, header=true)", [str(path)]
+            "SELECT Delimiter, Quote, Escape FROM sniff_csv(?, all_varchar=true, header=true)", [str(path)]
         ).fetchone()
     except duckdb.Error:
         return None
-    delimiter, quote, escape, columns = (None if v in ("", "(empty)") else v for v in row)
-    if not columns or delimiter is None:
+    delimiter, quote, escape = (None if v in ("", "(empty)") else v for v in row)
+    if delimiter is None or len(delimiter) != 1:
         return None
     # RFC 4180 quoting unless the sniffer saw another quote character
     quote = quote or '"'
     escape = escape or quote
-    names = ", ".join(f"{sql_string(c['name'])}: 'VARCHAR'" for c in columns)
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle, delimiter=delimiter, quotechar=quote), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if not header or any(not name for name in header) or len({n.lower() for n in header}) != len(header):
+        return None
+    names = ", ".join(f"{sql_string(name)}: 'VARCHAR'" for name in header)
     return (
         f"read_csv({sql_string(str(path))}, auto_detect=false, header=true, delim={sql_string(delimiter)}, "
         f"quote={sql_string(quote)}, escape={sql_string(escape)}, columns={{{names}}})"
@@ -302,14 +313,8 @@ def _create_typed_view(connection: Any, binding: TableBinding) -> None:
 
 
 def _check_tz(tz: Any) -> str:
-    if not isinstance(tz, str) or not tz:
+    if not isinstance(tz, str) or not tz.strip():
         raise KosParameterError(f"tz={tz!r} must be an IANA time zone name such as 'Asia/Shanghai'")
-    try:
-        zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise KosParameterError(
-            f"tz={tz!r} is not a known IANA time zone; expected a name such as 'Asia/Shanghai' or 'UTC'"
-        ) from None
     return tz
 
 
@@ -336,7 +341,14 @@ def _connect(tz: str) -> tuple[Any, str]:
     # working directory (DuckDB's default ``.tmp``) or next to the source.
     temp_dir = os.path.join(tempfile.gettempdir(), f"kosresearch-duckdb-{uuid.uuid4().hex}")
     connection = duckdb.connect(":memory:", config={"temp_directory": temp_dir})
-    connection.execute(f"SET TimeZone = {sql_string(tz)}")
+    try:
+        # DuckDB's ICU time zones are the ones the views convert with
+        connection.execute(f"SET TimeZone = {sql_string(tz)}")
+    except duckdb.Error:
+        _release(connection, temp_dir)
+        raise KosParameterError(
+            f"tz={tz!r} is not a known IANA time zone; expected a name such as 'Asia/Shanghai' or 'UTC'"
+        ) from None
     connection.execute("SET parquet_metadata_cache = true")
     connection.execute(f"CREATE SCHEMA {RAW_SCHEMA}")
     return connection, temp_dir
@@ -428,7 +440,7 @@ class Dataset:
         """Close the DuckDB connection; the Dataset cannot be queried afterwards."""
         self._finalizer()
 
-    def __enter__(self) -> "Dataset":
+    def __enter__(self) -> Dataset:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -515,8 +527,7 @@ class Dataset:
             unknown = [c for c in selected if c not in table.column_names]
             if unknown:
                 raise KosDataError(
-                    f"columns={unknown!r} are not columns of table {name!r}; "
-                    f"its columns are {list(table.column_names)}"
+                    f"columns={unknown!r} are not columns of table {name!r}; its columns are {list(table.column_names)}"
                 )
         listed = ", ".join(quote_ident(c) for c in selected)
         return self.connection.execute(f"SELECT {listed} FROM main.{quote_ident(name)}").df()
@@ -593,8 +604,16 @@ class Dataset:
 
     @property
     def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """Earliest and latest value over the tables' time columns (NaT when empty)."""
+        """Span of the activity: earliest and latest time over the event tables (NaT when empty).
+
+        Store opening and advisor joining dates describe entities, not activity,
+        and are left out (a store opened in 2015 does not make the data start
+        in 2015); ``.coverage`` has the span of every table.
+        """
         coverage = self.coverage
+        events = coverage[~coverage["table"].isin(["stores", "kos"])]
+        if events["first"].notna().any():
+            coverage = events
         first, last = coverage["first"].min(), coverage["last"].max()
         return (pd.Timestamp(first), pd.Timestamp(last))
 
@@ -637,9 +656,7 @@ class Dataset:
             found.update(binding.source.partition_regions)
             region = binding.binding("region")
             if binding.raw_view is not None and region.raw_name is not None:
-                parts.append(
-                    f"SELECT DISTINCT CAST({quote_ident(region.raw_name)} AS VARCHAR) FROM {binding.raw_view}"
-                )
+                parts.append(f"SELECT DISTINCT CAST({quote_ident(region.raw_name)} AS VARCHAR) FROM {binding.raw_view}")
         if parts:
             rows = self.connection.execute(" UNION ".join(parts)).fetchall()
             found.update(r[0] for r in rows if r[0] is not None and r[0].strip())
@@ -801,9 +818,15 @@ def _empty_report() -> pd.DataFrame:
     return problems_frame([])
 
 
+def error_detail(exc: BaseException) -> str:
+    """The informative first lines of a DuckDB error, on one line."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    keep = lines[:1] + [line for line in lines[1:4] if line.startswith(("Original Line", "Expected Number"))]
+    return "; ".join(keep) or type(exc).__name__
+
+
 def _unreadable(table: Table, source: TableSource, exc: BaseException) -> Problem:
-    text = str(exc).strip().splitlines()
-    detail = text[0] if text else type(exc).__name__
+    detail = error_detail(exc)
     return Problem.build(
         table=table.name,
         column=None,

@@ -9,9 +9,13 @@ pandas:
    ``minimum``/``maximum`` of the contract, and naive/zone-aware text
    timestamps; a second pass, only over tables with problems, fetches up to
    5 distinct example values per failed check;
-2. one ``GROUP BY`` per table finds duplicate primary keys;
+2. one ``GROUP BY`` per table over hashes of the primary key finds
+   candidate duplicates, which are then compared exactly;
 3. one join per foreign key finds orphan references and references to a row
    of another region.
+
+The passes of all tables are sent to DuckDB as one ``UNION ALL`` query (if it
+fails, they run one by one so that an unreadable file is blamed on its table).
 
 All problems are collected; :func:`kosresearch.open_dataset` raises them as
 one :class:`~kosresearch.errors.KosDataError`, and :func:`validation_report`
@@ -101,12 +105,18 @@ def validation_report(
     --------
     >>> import pandas as pd
     >>> from kosresearch.data.validate import validation_report
-    >>> report = validation_report({"stores": pd.DataFrame({"store_id": ["s1"]})})
-    >>> report[["table", "column", "check"]].head(3)
-        table column           check
-    0  stores   None  missing_column
-    1  stores   None  missing_column
-    2  stores   None  missing_column
+    >>> stores = pd.DataFrame({"store_id": ["s1", "s1"], "region": ["east", "east"],
+    ...                        "city": ["上海", "上海"], "opened_at": ["2020-01-01", "2020-01-01"]})
+    >>> report = validation_report({"stores": stores})
+    >>> report[["table", "column", "check", "n_bad"]]
+           table         column           check  n_bad
+    0     stores       store_id   duplicate_key      2
+    1     stores  program_start  missing_column      2
+    2        kos            NaN   missing_table      0
+    3  customers            NaN   missing_table      0
+    4     orders            NaN   missing_table      0
+    >>> print(report["message"].iloc[0])
+    stores.store_id: 1 primary-key value appears more than once (2 rows); the key must be unique (examples: 's1')
     """
     from kosresearch.data.loader import open_unvalidated
 
@@ -118,7 +128,7 @@ def validation_report(
         return problems_frame(collect_problems(dataset))
 
 
-def validate_dataset(dataset: "Dataset") -> pd.DataFrame:
+def validate_dataset(dataset: Dataset) -> pd.DataFrame:
     """Return the validation report of an open dataset (empty when clean).
 
     Parameters
@@ -144,7 +154,7 @@ def format_problems(problems: Sequence[Problem], *, source: str) -> str:
     return "\n".join(lines)
 
 
-def collect_problems(dataset: "Dataset") -> list[Problem]:
+def collect_problems(dataset: Dataset) -> list[Problem]:
     """Run every check over ``dataset`` and return all problems found.
 
     Parameters
@@ -198,8 +208,10 @@ def _duckdb_error() -> type[Exception]:
     return duckdb.Error
 
 
-def _unreadable(binding: "TableBinding", exc: Exception) -> Problem:
-    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+def _unreadable(binding: TableBinding, exc: Exception) -> Problem:
+    from kosresearch.data.loader import error_detail
+
+    detail = error_detail(exc)
     name = binding.table.name
     return Problem.build(
         table=name,
@@ -290,7 +302,7 @@ def _have(n: int) -> str:
     return f"{_rows(n)} {'has' if n == 1 else 'have'}"
 
 
-def _key_example(binding: "TableBinding", aliases: Mapping[str, str], column: str) -> tuple[str | None, str]:
+def _key_example(binding: TableBinding, aliases: Mapping[str, str], column: str) -> tuple[str | None, str]:
     """SQL naming a bad row by its primary key, and the label for the message."""
     key = binding.table.primary_key
     if column in key or not all(binding.usable(k) for k in key):
@@ -302,8 +314,8 @@ def _key_example(binding: "TableBinding", aliases: Mapping[str, str], column: st
 
 
 def _checks_for(
-    binding: "TableBinding",
-    col: "ColumnBinding",
+    binding: TableBinding,
+    col: ColumnBinding,
     raw: str,
     typed: str,
     aliases: Mapping[str, str],
@@ -329,9 +341,25 @@ def _checks_for(
         bad = f"{raw} IS NOT NULL AND {typed} IS NULL"
         example = raw if col.category in ("text", "float", "integer") else f"CAST({raw} AS VARCHAR)"
         if column.kind == "float":
-            checks.append(_Check(name, "wrong_type", bad, example, lambda n: f"{_rows(n)} {_pick(n, 'is not a number', 'are not numbers')}"))
+            checks.append(
+                _Check(
+                    name,
+                    "wrong_type",
+                    bad,
+                    example,
+                    lambda n: f"{_rows(n)} {_pick(n, 'is not a number', 'are not numbers')}",
+                )
+            )
         elif column.kind == "int":
-            checks.append(_Check(name, "wrong_type", bad, example, lambda n: f"{_rows(n)} {_pick(n, 'is not a whole number', 'are not whole numbers')}"))
+            checks.append(
+                _Check(
+                    name,
+                    "wrong_type",
+                    bad,
+                    example,
+                    lambda n: f"{_rows(n)} {_pick(n, 'is not a whole number', 'are not whole numbers')}",
+                )
+            )
         else:
             what = (
                 "a date; expected ISO 8601 such as '2024-03-01'"
@@ -343,33 +371,58 @@ def _checks_for(
             )
     key_sql, key_label = _key_example(binding, aliases, name)
     if name == "region":
-        checks.append(_Check(name, "empty_region", f"{raw} IS NULL", key_sql,
-                             lambda n: f"{_have(n)} an empty or NULL region; every row needs a region slug such as 'east'",
-                             key_label))
+        checks.append(
+            _Check(
+                name,
+                "empty_region",
+                f"{raw} IS NULL",
+                key_sql,
+                lambda n: f"{_have(n)} an empty or NULL region; every row needs a region slug such as 'east'",
+                key_label,
+            )
+        )
     elif not column.nullable:
-        checks.append(_Check(name, "null_value", f"{raw} IS NULL", key_sql,
-                             lambda n: f"{_are(n)} NULL or empty, which the column does not allow", key_label))
+        checks.append(
+            _Check(
+                name,
+                "null_value",
+                f"{raw} IS NULL",
+                key_sql,
+                lambda n: f"{_are(n)} NULL or empty, which the column does not allow",
+                key_label,
+            )
+        )
     if column.vocabulary is not None:
         allowed = vocabularies[column.vocabulary]
         listed = ", ".join(sql_string(v) for v in allowed)
         vocab = column.vocabulary
-        checks.append(_Check(
-            name, "unknown_value", f"{typed} NOT IN ({listed})", typed,
-            lambda n: (f"{_have(n)} a value outside vocabulary '{vocab}' (allowed: {', '.join(allowed)}; "
-                       f"extend it in contract.yml)"),
-        ))
+        checks.append(
+            _Check(
+                name,
+                "unknown_value",
+                f"{typed} NOT IN ({listed})",
+                typed,
+                lambda n: (
+                    f"{_have(n)} a value outside vocabulary '{vocab}' (allowed: {', '.join(allowed)}; "
+                    f"extend it in contract.yml)"
+                ),
+            )
+        )
     if column.minimum is not None:
         low = column.minimum
         text = (lambda n: f"{_are(n)} negative") if low == 0 else (lambda n: f"{_are(n)} below the minimum {low:g}")
         checks.append(_Check(name, "below_minimum", f"{typed} < {low!r}", typed, text))
     if column.maximum is not None:
         high = column.maximum
-        checks.append(_Check(name, "above_maximum", f"{typed} > {high!r}", typed,
-                             lambda n: f"{_are(n)} above the maximum {high:g}"))
+        checks.append(
+            _Check(
+                name, "above_maximum", f"{typed} > {high!r}", typed, lambda n: f"{_are(n)} above the maximum {high:g}"
+            )
+        )
     return checks
 
 
-def _column_jobs(binding: "TableBinding", vocabularies: Mapping[str, tuple[str, ...]]) -> list[_Job]:
+def _column_jobs(binding: TableBinding, vocabularies: Mapping[str, tuple[str, ...]]) -> list[_Job]:
     """One pass over the raw table counting every column-level problem."""
     table = binding.table
     if binding.raw_view is None:
@@ -410,7 +463,7 @@ def _column_jobs(binding: "TableBinding", vocabularies: Mapping[str, tuple[str, 
 
 def _column_problems(
     connection: Any,
-    binding: "TableBinding",
+    binding: TableBinding,
     subquery: str,
     checks: Sequence[_Check],
     mixed: Sequence[tuple[str, str, str]],
@@ -420,7 +473,7 @@ def _column_problems(
     table = binding.table
     n_rows, values = row[0], list(row[1:])
     check_counts = values[: len(checks)]
-    mixed_counts = values[len(checks):]
+    mixed_counts = values[len(checks) :]
 
     failing: list[tuple[_Check, int]] = [(c, n) for c, n in zip(checks, check_counts) if n]
     mixed_failing = []
@@ -465,7 +518,7 @@ def _column_problems(
                 examples_label=check.examples_label,
             )
         )
-    for (name, _, _, n_aware, n_naive), found in zip(mixed_failing, examples[len(failing):]):
+    for (name, _, _, n_aware, n_naive), found in zip(mixed_failing, examples[len(failing) :]):
         minority = "zone-aware" if n_aware <= n_naive else "naive"
         problems.append(
             Problem.build(
@@ -489,14 +542,12 @@ def _as_examples(found: Any) -> tuple[Any, ...]:
     return tuple(tuple(v) if isinstance(v, list) else v for v in found)
 
 
-def _mixed_parquet_timezones(connection: Any, binding: "TableBinding") -> list[Problem]:
+def _mixed_parquet_timezones(connection: Any, binding: TableBinding) -> list[Problem]:
     """Parquet files of one table that store a timestamp column both naive and zone-aware."""
     source = binding.source
     if source.format != "parquet" or len(source.files) < 2:
         return []
-    columns = [
-        c for c in binding.columns if c.column.kind in ("timestamp", "date") and c.category == "timestamptz"
-    ]
+    columns = [c for c in binding.columns if c.column.kind in ("timestamp", "date") and c.category == "timestamptz"]
     if not columns:
         return []
     files = "[" + ", ".join(sql_string(str(p)) for p in source.files) + "]"
@@ -545,8 +596,13 @@ def _mixed_parquet_timezones(connection: Any, binding: "TableBinding") -> list[P
 # --------------------------------------------------------------------------- keys
 
 
-def _duplicate_key_jobs(binding: "TableBinding") -> list[_Job]:
-    """Count primary-key values that appear more than once."""
+def _duplicate_key_jobs(binding: TableBinding) -> list[_Job]:
+    """Count primary-key values that appear more than once.
+
+    The pass groups 64-bit hashes of the key rather than the key itself
+    (about twice as fast on tens of millions of text ids, and lighter on
+    memory); only when two rows share a hash are the keys compared exactly.
+    """
     key = binding.table.primary_key
     if binding.raw_view is None or not all(binding.usable(k) for k in key):
         return []
@@ -554,18 +610,25 @@ def _duplicate_key_jobs(binding: "TableBinding") -> list[_Job]:
     view = f"main.{quote_ident(name)}"
     cols = ", ".join(quote_ident(k) for k in key)
     not_null = " AND ".join(f"{quote_ident(k)} IS NOT NULL" for k in key)
-    groups = f"SELECT {cols}, count(*) AS n FROM {view} WHERE {not_null} GROUP BY ALL HAVING count(*) > 1"
-    sql = f"SELECT [count(*), coalesce(sum(n), 0)] FROM ({groups})"
+    shared_hashes = f"SELECT hash({cols}) AS h FROM {view} WHERE {not_null} GROUP BY h HAVING count(*) > 1"
+    sql = f"SELECT [count(*)] FROM ({shared_hashes})"
 
     def finish(connection: Any, counts: list[int]) -> list[Problem]:
-        n_keys, n_rows = counts
-        if not n_keys:
+        if not counts[0]:
             return []
+        groups = (
+            f"SELECT {cols}, count(*) AS n FROM {view} WHERE {not_null} AND hash({cols}) IN ({shared_hashes}) "
+            "GROUP BY ALL HAVING count(*) > 1"
+        )
         if len(key) == 1:
             example = quote_ident(key[0])
         else:
             example = "[" + ", ".join(f"CAST({quote_ident(k)} AS VARCHAR)" for k in key) + "]"
-        (found,) = connection.execute(f"SELECT min({example}, 5) FROM ({groups})").fetchone()
+        n_keys, n_rows, found = connection.execute(
+            f"SELECT count(*), coalesce(sum(n), 0), min({example}, 5) FROM ({groups})"
+        ).fetchone()
+        if not n_keys:  # rows only shared a hash
+            return []
         return [
             Problem.build(
                 table=name,
@@ -584,15 +647,13 @@ def _duplicate_key_jobs(binding: "TableBinding") -> list[_Job]:
     return [_Job(f"duplicates:{name}", name, sql, finish)]
 
 
-def _foreign_key_jobs(child: "TableBinding", fk: ForeignKey, parent: "TableBinding") -> list[_Job]:
+def _foreign_key_jobs(child: TableBinding, fk: ForeignKey, parent: TableBinding) -> list[_Job]:
     """Count references to a missing parent row and to a parent row of another region."""
     if child.raw_view is None or not child.usable(fk.column) or not parent.usable(fk.ref_column):
         return []
     col, ref = quote_ident(fk.column), quote_ident(fk.ref_column)
     when = f" AND ({fk.when})" if fk.when else ""
-    child_rows = (
-        f"SELECT {col} AS v, region FROM main.{quote_ident(child.table.name)} WHERE {col} IS NOT NULL{when}"
-    )
+    child_rows = f"SELECT {col} AS v, region FROM main.{quote_ident(child.table.name)} WHERE {col} IS NOT NULL{when}"
     parent_keys = (
         f"SELECT {ref} AS k, min(region) AS region FROM main.{quote_ident(parent.table.name)} "
         f"WHERE {ref} IS NOT NULL GROUP BY {ref}"
@@ -651,7 +712,7 @@ def _foreign_key_jobs(child: "TableBinding", fk: ForeignKey, parent: "TableBindi
 # --------------------------------------------------------------------------- regions
 
 
-def _missing_regions(dataset: "Dataset") -> list[Problem]:
+def _missing_regions(dataset: Dataset) -> list[Problem]:
     wanted = dataset.requested_regions
     if wanted is None:
         return []

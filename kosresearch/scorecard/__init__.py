@@ -27,3 +27,18 @@ __all__ = [
     "DEFAULT_WEIGHTS",
     "LAYERS",
 ]
+
+
+# ``kosresearch.scorecard`` is both this package and the function ``scorecard`` (issue 6 names both).
+# Once the package is imported, Python binds the attribute ``kosresearch.scorecard`` to the module, so
+# the module is made callable: ``kr.scorecard(weekly)`` calls the function however it was reached.
+import sys as _sys
+import types as _types
+
+
+class _CallableModule(_types.ModuleType):
+    def __call__(self, *args, **kwargs):
+        return scorecard(*args, **kwargs)
+
+
+_sys.modules[__name__].__class__ = _CallableModule

@@ -292,7 +292,8 @@ def test_summaries_row_counts_date_range_and_coverage(tables):
         assert counts.columns.tolist() == ["table", "rows"]
         assert counts["table"].tolist() == list(TABLE_NAMES)
         assert dict(zip(counts["table"], counts["rows"]))["orders"] == 3
-        assert ds.date_range == (pd.Timestamp("2020-01-01"), pd.Timestamp("2024-03-01"))
+        # activity span: store openings (2020) and advisor joinings are left out
+        assert ds.date_range == (pd.Timestamp("2023-11-01 10:00:00"), pd.Timestamp("2024-03-01"))
         coverage = ds.coverage.set_index("table")
     assert coverage.loc["orders", "time_column"] == "ordered_at"
     assert coverage.loc["orders", "first"] == pd.Timestamp("2024-01-02 10:00:00")
@@ -393,7 +394,7 @@ def test_nothing_is_written_into_the_source_folder(kind, tables, tmp_path, monke
     before = snapshot(source)
     with open_dataset(source) as ds:
         _read_all(ds)
-        ds.validation
+        assert ds.validation.empty
     bad = make_tables()
     bad["orders"].loc[0, "amount"] = -5.0
     WRITERS[kind](bad, tmp_path / "bad")
@@ -434,3 +435,15 @@ def test_the_working_directory_gets_no_spill_folder(tables, tmp_path, monkeypatc
         temp = ds.connection.execute("SELECT current_setting('temp_directory')").fetchone()[0]
     assert not Path(temp).is_relative_to(tmp_path)
     assert os.listdir(tmp_path) == []
+
+
+def test_categorical_columns_are_read_as_text(tables):
+    tables["content"]["topic"] = tables["content"]["topic"].astype("category")
+    tables["orders"]["region"] = tables["orders"]["region"].astype("category")
+    with open_dataset(tables, regions=["east"]) as ds:
+        assert ds.table("content", ["topic"])["topic"].tolist() == ["usage_tips"]
+        assert ds.table("orders", ["region"])["region"].tolist() == ["east", "east"]
+    bad = make_tables()
+    bad["content"]["topic"] = pd.Series(["memes", "promotion"], dtype="category")
+    with pytest.raises(KosDataError, match="content.topic: 1 row has a value outside vocabulary 'topic'"):
+        open_dataset(bad)

@@ -86,6 +86,14 @@ def test_an_unreadable_file_is_refused(tables, tmp_path):
     assert _only(error).check == "unreadable"
 
 
+def test_a_csv_row_with_too_many_fields_is_refused_naming_the_line(tables, tmp_path):
+    source = write_csv(tables, tmp_path / "src")
+    path = source / "orders.csv"
+    path.write_text(path.read_text(encoding="utf-8") + "o4,c1,east,s1,,2024-01-01,5.0,,EXTRA\n", encoding="utf-8")
+    error = _refused(source, r"orders: orders\.csv cannot be read: .*CSV Error on Line: 5; Original Line: o4,c1")
+    assert _only(error).check == "unreadable"
+
+
 # --------------------------------------------------------------------------- wrong types
 
 
@@ -102,14 +110,18 @@ def test_a_count_that_is_not_a_whole_number_is_refused(tables, tmp_path):
 
 def test_a_fractional_float_count_in_parquet_is_refused(tables, tmp_path):
     tables["content"]["shares"] = [3.0, 0.5]
-    _refused(write_parquet(tables, tmp_path / "src"), r"content\.shares: 1 row is not a whole number \(examples: 0\.5\)")
+    _refused(
+        write_parquet(tables, tmp_path / "src"), r"content\.shares: 1 row is not a whole number \(examples: 0\.5\)"
+    )
 
 
 def test_a_parquet_column_of_a_type_that_cannot_be_cast_is_refused(tables, tmp_path):
     tables["orders"]["ordered_at"] = [True, False, True]
     tables["orders"]["amount"] = pd.to_datetime(["2024-01-01"] * 3)
     source = write_parquet(tables, tmp_path / "src")
-    error = _refused(source, r"orders\.ordered_at: 3 rows have stored type BOOLEAN, which cannot be read as a timestamp")
+    error = _refused(
+        source, r"orders\.ordered_at: 3 rows have stored type BOOLEAN, which cannot be read as a timestamp"
+    )
     checks = {(p.column, p.check) for p in error.problems}
     assert checks == {("ordered_at", "wrong_type"), ("amount", "wrong_type")}
     assert "orders.amount: 3 rows have stored type TIMESTAMP" in str(error)
@@ -161,7 +173,11 @@ def test_mixed_naive_and_aware_text_timestamps_are_refused(tables, tmp_path):
 
 def test_mixed_naive_and_aware_timestamps_in_a_dataframe_are_refused(tables):
     tables["messages"]["ts"] = pd.Series(
-        [pd.Timestamp("2024-01-01 11:00"), pd.Timestamp("2024-01-02 00:00", tz="UTC"), pd.Timestamp("2024-02-01 10:00")],
+        [
+            pd.Timestamp("2024-01-01 11:00"),
+            pd.Timestamp("2024-01-02 00:00", tz="UTC"),
+            pd.Timestamp("2024-02-01 10:00"),
+        ],
         dtype=object,
     )
     _refused(tables, r"messages\.ts: mixes zone-aware and naive timestamps")
@@ -226,6 +242,12 @@ def test_null_in_a_non_nullable_column_is_refused(tables):
     assert _only(error).check == "null_value"
 
 
+def test_blank_text_reads_as_null(tables, tmp_path):
+    source = _csv_with(tables, tmp_path, "orders", "kos_id", ["k1", "   ", ""])
+    with open_dataset(source) as ds:
+        assert ds.table("orders", ["kos_id"])["kos_id"].isna().tolist() == [False, True, True]
+
+
 def test_null_in_a_nullable_column_is_accepted(tables):
     tables["orders"]["kos_id"] = pd.Series([None, None, None], dtype="str")
     with open_dataset(tables) as ds:
@@ -277,7 +299,9 @@ def test_a_duplicate_composite_primary_key_is_refused(tables):
 def test_an_order_of_an_unknown_customer_is_refused(tables):
     tables["orders"]["customer_id"] = pd.Series(["c1", "c99", "c98"], dtype="str")
     error = _refused(
-        tables, r"orders\.customer_id: 2 rows reference a customers\.customer_id that does not exist \(examples: 'c98', 'c99'\)"
+        tables,
+        r"orders\.customer_id: 2 rows reference a customers\.customer_id that does not exist "
+        r"\(examples: 'c98', 'c99'\)",
     )
     problem = _only(error)
     assert (problem.check, problem.n_bad) == ("orphan_key", 2)

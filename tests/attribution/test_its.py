@@ -1,0 +1,78 @@
+"""Structural time-series counterfactuals on a series with a known level shift."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kosresearch.attribution import causal_impact, intervention_effect
+from kosresearch.errors import KosDataError, KosParameterError
+
+
+@pytest.fixture(scope="module")
+def shifted() -> pd.DataFrame:
+    """120 weeks; y follows a control series plus noise and jumps by +10 from week 80."""
+    rng = np.random.default_rng(1)
+    n = 120
+    x = 50 + np.cumsum(rng.normal(0, 1, n))
+    y = 100 + 0.8 * (x - 50) + rng.normal(0, 1, n)
+    y[80:] += 10
+    return pd.DataFrame({"week": pd.date_range("2024-01-01", periods=n, freq="W-MON"), "y": y, "x": x})
+
+
+@pytest.fixture(scope="module")
+def impact(shifted):
+    return causal_impact(shifted, y_col="y", time_col="week", intervention_start=shifted["week"][80], control_cols=["x"],
+                         n_sims=500)
+
+
+def test_causal_impact_recovers_a_known_level_shift(impact):
+    s = impact.summary()
+    avg = s.loc["average"]
+    assert avg["effect_low"] <= 10 <= avg["effect_high"]
+    assert avg["effect"] == pytest.approx(10, abs=1.0)
+    assert s.loc["cumulative", "effect"] == pytest.approx(40 * avg["effect"], rel=1e-3)
+    assert avg["relative_low"] < avg["relative_effect"] < avg["relative_high"]
+    assert impact.p_value < 0.01
+    assert list(s.columns) == ["actual", "predicted", "pred_low", "pred_high", "effect", "effect_low", "effect_high",
+                               "relative_effect", "relative_low", "relative_high"]
+
+
+def test_causal_impact_reports_a_quiet_in_time_placebo_and_a_long_pre_period(impact):
+    assert impact.placebo["effect_low"] <= 0 <= impact.placebo["effect_high"]
+    assert not impact.short_pre_period
+    post = impact.table[impact.table["period"] == "post"]
+    assert post["cum_effect"].iloc[-1] == pytest.approx(impact.summary().loc["cumulative", "effect"], rel=1e-3)
+    assert "statistically significant" in impact.report(lang="en")
+    assert "显著" in impact.report(lang="zh")
+
+
+def test_causal_impact_finds_nothing_without_a_shift(shifted):
+    flat = shifted.assign(y=shifted["y"] - 10 * (np.arange(len(shifted)) >= 80))
+    r = causal_impact(flat, y_col="y", time_col="week", intervention_start=shifted["week"][80], control_cols=["x"], n_sims=300)
+    a = r.summary().loc["average"]
+    assert a["effect_low"] <= 0 <= a["effect_high"]
+
+
+def test_intervention_effect_estimates_the_level_shift_with_an_interval(shifted):
+    r = intervention_effect(shifted, y_col="y", time_col="week", intervention_start=shifted["week"][80], control_cols=["x"])
+    row = r.table.set_index("term").loc["intervention"]
+    assert row["conf_low"] <= 10 <= row["conf_high"]
+    assert r.table.set_index("term").loc["x", "estimate"] == pytest.approx(0.8, abs=0.1)
+    logged = intervention_effect(shifted, y_col="y", time_col="week", intervention_start=shifted["week"][80],
+                                 control_cols=["x"], log=True)
+    assert logged.effect == pytest.approx(np.log(110 / 100), abs=0.03)
+
+
+def test_counterfactual_functions_refuse_bad_input(shifted):
+    with pytest.raises(KosDataError, match="intervention_start=.* is outside the series"):
+        causal_impact(shifted, y_col="y", time_col="week", intervention_start=pd.Timestamp("2030-01-01"))
+    with pytest.raises(KosDataError, match="y_col='sales' is not a column"):
+        intervention_effect(shifted, y_col="sales", time_col="week", intervention_start=shifted["week"][80])
+    with pytest.raises(KosParameterError, match="seasonal_period=1"):
+        intervention_effect(shifted, y_col="y", time_col="week", intervention_start=shifted["week"][80], seasonal_period=1)
+    with pytest.raises(KosDataError, match="log=True needs y_col='y' > 0"):
+        intervention_effect(shifted.assign(y=-1.0), y_col="y", time_col="week", intervention_start=shifted["week"][80], log=True)
+    with pytest.raises(KosDataError, match="repeats values"):
+        causal_impact(pd.concat([shifted, shifted.iloc[:1]]), y_col="y", time_col="week", intervention_start=shifted["week"][80])
