@@ -84,7 +84,10 @@ def __getattr__(name: str) -> Any:
         module = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module 'kosresearch' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
+    mod = importlib.import_module(module)
+    # a public name that is also a subpackage (``scorecard``) resolves to the subpackage, which is
+    # callable, so ``kr.scorecard(...)`` and ``from kosresearch import scorecard as sc`` both work
+    value = mod if mod.__name__ == f"{__name__}.{name}" else getattr(mod, name)
     globals()[name] = value
     return value
 

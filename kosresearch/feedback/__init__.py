@@ -6,6 +6,7 @@ from kosresearch.feedback.classify import (
     category_agreement,
     classify_feedback,
     evaluate_classifier,
+    held_out_evaluation,
     load_evaluation_set,
     load_lexicon,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "evaluate_classifier",
     "feedback_categories",
     "feedback_funnel",
+    "held_out_evaluation",
     "load_evaluation_set",
     "load_lexicon",
     "loop_closure_effect",

@@ -30,6 +30,8 @@ __all__ = [
     "evaluate_classifier",
     "ClassifierEvaluation",
     "load_evaluation_set",
+    "load_training_data",
+    "held_out_evaluation",
     "category_agreement",
 ]
 
@@ -725,6 +727,18 @@ def load_evaluation_set() -> pd.DataFrame:
     path = resources.files("kosresearch.feedback").joinpath("data", "evaluation_set.csv")
     with path.open(encoding="utf-8") as fh:
         return pd.read_csv(fh, dtype="str", keep_default_na=False).replace({"note": {"": None}})
+
+
+def held_out_evaluation(*, model: Model = "learned", conf_level: float = 0.95) -> ClassifierEvaluation:
+    """Accuracy, per-class precision / recall and confusion matrix of ``model`` on the held-out evaluation set.
+
+    The set (:func:`load_evaluation_set`) was written for the project after
+    both models were frozen; see ``kosresearch/feedback/data/README.md``.
+    """
+    check_choice("model", model, _MODELS)
+    ev = load_evaluation_set()
+    pred = classify_feedback(ev["text"], model=model)
+    return evaluate_classifier(ev["label"], pred["category"], conf_level=conf_level)
 
 
 def load_development_set() -> pd.DataFrame:

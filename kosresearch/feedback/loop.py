@@ -148,7 +148,7 @@ class FeedbackFunnelResult(Result):
         if len(t) == 0:
             return ax
         p0 = t["n_closed"].sum() / t["n_feedback"].sum()
-        n = np.linspace(1, t["n_feedback"].max(), 200)
+        n = np.unique(np.linspace(1, t["n_feedback"].max(), 200).round())
         for level, style in ((0.95, "--"), (0.998, ":")):
             lo, hi = _shrinkage.funnel_limits(p0, n, conf_level=level)
             ax.plot(n, lo, style, color="0.4", linewidth=1, label=f"{level:.1%}".replace(".0%", " %"))

@@ -29,6 +29,14 @@ __all__ = [
 
 _KEYS = ["region", "kos_id", "kos_name", "store_id", "week"]
 
+#: display labels (zh, en) of the share denominators
+_DENOMINATORS = {
+    "sla_customers": ("新客户数", "new customers"),
+    "reply_needed": ("需回复的客户消息数", "customer messages needing a reply"),
+    "new_members": ("新入群成员数", "new group members"),
+    "sentiment_messages": ("有情感得分的客户消息数", "customer messages with a sentiment score"),
+}
+
 
 def _check_lang(lang: str) -> bool:
     if lang not in ("zh", "en"):
@@ -127,7 +135,8 @@ class BestPracticesResult(Result):
         ax = new_axes(ax)
         t = self.table
         pool = float(np.average(t["pool_rate"], weights=t["trials"])) if len(t) else np.nan
-        n = np.linspace(max(1.0, float(t["trials"].min())), float(t["trials"].max()), 200) if len(t) else np.array([1.0])
+        n = (np.unique(np.linspace(max(1.0, float(t["trials"].min())), float(t["trials"].max()), 200).round())
+             if len(t) else np.array([1.0]))
         lo95, hi95 = _shrinkage.funnel_limits(pool, n, conf_level=0.95)
         lo998, hi998 = _shrinkage.funnel_limits(pool, n, conf_level=0.998)
         ax.plot(n, lo95, "--", color="0.5", linewidth=1, label="95 %")
@@ -144,7 +153,8 @@ class BestPracticesResult(Result):
             name = row["kos_name"] if isinstance(row["kos_name"], str) else row["kos_id"]
             ax.annotate(name, (row["trials"], row["rate"]), fontsize=8, xytext=(3, 3), textcoords="offset points")
         label = self.metric.label_zh if zh else self.metric.label_en
-        ax.set_xlabel(f"样本数（{self.metric.denominator}）" if zh else f"trials ({self.metric.denominator})")
+        den = _DENOMINATORS.get(self.metric.denominator, (self.metric.denominator, self.metric.denominator))
+        ax.set_xlabel(den[0] if zh else den[1])
         ax.set_ylabel(label)
         ax.set_title(f"漏斗图：{label}" if zh else f"Funnel plot: {label}")
         ax.legend(fontsize=8)
@@ -483,7 +493,7 @@ class TeamTrendsResult(Result):
         for i, (metric, g) in enumerate(t.groupby("metric", sort=False)):
             g = g.groupby("period", as_index=False).agg(
                 estimate=("estimate", "mean"), conf_low=("conf_low", "mean"), conf_high=("conf_high", "mean"))
-            x = pd.PeriodIndex(g["period"]).to_timestamp() if self.period else np.arange(len(g))
+            x = _period_start(g["period"], self.period)
             lab = t.loc[t["metric"] == metric, "label_zh" if zh else "label_en"].iloc[0]
             ax.plot(x, g["estimate"], color=f"C{i}", label=lab)
             ax.fill_between(x, g["conf_low"], g["conf_high"], color=f"C{i}", alpha=0.15, linewidth=0)
@@ -492,6 +502,15 @@ class TeamTrendsResult(Result):
         ax.set_title("团队过程与关系指标趋势" if zh else "Team process and relationship shares over time")
         ax.legend(fontsize=8)
         return ax
+
+
+def _period_start(labels: pd.Series, period: str | None):
+    """First day of each period label made by ``period_labels`` (positions for the single period ``all``)."""
+    if period is None:
+        return np.arange(len(labels))
+    if period == "W":
+        return pd.to_datetime(labels.str.split("/").str[0])
+    return pd.PeriodIndex([pd.Period(v, freq=period) for v in labels]).to_timestamp()
 
 
 def _wilson(s: np.ndarray, n: np.ndarray, conf_level: float) -> tuple[np.ndarray, np.ndarray]:

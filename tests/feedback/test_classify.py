@@ -167,3 +167,17 @@ def test_recorded_categories_are_kept_and_the_classifier_agrees_with_them(small_
     truth = small_sim.truth_feedback.set_index("feedback_id")["category"]
     classified = kept[kept["category_source"] == "classified"]
     assert (classified["category"] == truth[classified.index]).mean() >= 0.9
+
+
+def test_the_classifier_data_files_are_package_data():
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"]["kosresearch"]
+    data = root / "kosresearch" / "feedback" / "data"
+    for name in ("lexicon.yml", "dev_set.csv", "dev_set_v1eval.csv", "dev_set_v2eval.csv", "evaluation_set.csv"):
+        assert (data / name).exists(), name
+        assert any(fnmatch.fnmatch(f"feedback/data/{name}", p.replace("**/", "*")) for p in patterns), name

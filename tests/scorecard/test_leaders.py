@@ -115,3 +115,14 @@ def test_team_trends_pool_over_kos_with_wilson_intervals():
     assert t.loc["sla_share", "n"] == 10
     assert t.loc["sla_share", "conf_low"] < 0.8 < t.loc["sla_share", "conf_high"]
     assert t.loc["posts_per_week", "estimate"] == pytest.approx(10.0)
+
+
+@pytest.mark.parametrize("period", ["W", "M", "Q", "Y", None])
+def test_team_trends_plot_every_period(period):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    trends = team_trends(weekly_frame({"a": {}, "b": {}}, weeks=10), period=period)
+    ax = trends.plot(lang="zh")
+    assert len(ax.get_lines()) == 4
+    assert len(trends.summary(lang="en")) == len(trends.latest())
