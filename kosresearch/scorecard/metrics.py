@@ -316,7 +316,7 @@ def _query(minutes: tuple[int, ...], *, has_messages: bool, has_content: bool, h
         f"count(*) FILTER (WHERE minutes <= {m}) AS replied_within_{m}min" for m in minutes
     )
     ctes = [
-        f"""win_weeks AS (
+        """win_weeks AS (
             SELECT CAST(w AS DATE) AS week
             FROM generate_series(CAST(date_trunc('week', $data_start) AS TIMESTAMP),
                                  CAST($data_end AS TIMESTAMP), INTERVAL 7 DAY) t(w)
