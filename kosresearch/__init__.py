@@ -59,6 +59,27 @@ _LAZY: dict[str, str] = {
     "refute_att_gt": "kosresearch.attribution",
     "shapley_attribution": "kosresearch.attribution",
     "store_week_panel": "kosresearch.attribution",
+    # tier migration
+    "customer_features": "kosresearch.tiers.features",
+    "value_scores": "kosresearch.tiers.scoring",
+    "assign_tiers": "kosresearch.tiers.scoring",
+    "tier_agreement": "kosresearch.tiers.scoring",
+    "tier_flows": "kosresearch.tiers.scoring",
+    "transition_matrix": "kosresearch.tiers.transitions",
+    "compare_transitions": "kosresearch.tiers.transitions",
+    "promotion_effect": "kosresearch.tiers.promotion",
+    "rising_stars": "kosresearch.tiers.stars",
+    "effort_allocation": "kosresearch.tiers.effort",
+    # value accounting (issue 7)
+    "rfm_summary": "kosresearch.value",
+    "calibration_holdout": "kosresearch.value",
+    "BetaGeo": "kosresearch.value",
+    "GammaGamma": "kosresearch.value",
+    "customer_lifetime_value": "kosresearch.value",
+    "holdout_check": "kosresearch.value",
+    "acquisition_costs": "kosresearch.value",
+    "referral_economics": "kosresearch.value",
+    "ltv_cac": "kosresearch.value",
     "mask_personal_data": "kosresearch.privacy",
     # scorecards (issue 6)
     "kos_weekly_metrics": "kosresearch.scorecard",
@@ -106,6 +127,23 @@ if TYPE_CHECKING:  # pragma: no cover
     from kosresearch.report.text import md_text, pseudonymise, t
     from kosresearch.report.theme import set_theme
     from kosresearch.errors import KosDataError, KosParameterError, NotFittedError
+    from kosresearch.tiers.effort import effort_allocation
+    from kosresearch.tiers.features import customer_features
+    from kosresearch.tiers.promotion import promotion_effect
+    from kosresearch.tiers.scoring import assign_tiers, tier_agreement, tier_flows, value_scores
+    from kosresearch.tiers.stars import rising_stars
+    from kosresearch.tiers.transitions import compare_transitions, transition_matrix
+    from kosresearch.value import (
+        BetaGeo,
+        GammaGamma,
+        acquisition_costs,
+        calibration_holdout,
+        customer_lifetime_value,
+        holdout_check,
+        ltv_cac,
+        referral_economics,
+        rfm_summary,
+    )
     from kosresearch.feedback import (
         category_agreement,
         classify_feedback,

@@ -299,15 +299,15 @@ def _simulate_region(sc, ri: int, region: str, seed: int) -> RegionResult:  # no
     window12 = (m_idx >= acq_month[:, None]) & (m_idx < acq_month[:, None] + 12)
     with np.errstate(invalid="ignore"):
         raw = np.nanmean(np.where(window12, vals, np.nan), axis=1)
-    # normal scores of the tier path within each acquisition month, so that λ is
-    # Gamma(r, α) given the acquisition date too (customers acquired late have
-    # shorter, more extreme paths)
+    # Rank-matched normal scores of the tier path within each acquisition month:
+    # i.i.d. N(0, 1) draws of the cell, sorted, given out in the order of the
+    # customers' tier scores. Each customer's score is then exactly N(0, 1) given
+    # the acquisition month (exchangeability), so λ below is exactly Gamma(r, α)
+    # whatever the cell size, while following the tier path.
     key = np.lexsort((raw + rng.random(n_c) * 1e-6, acq_month))
-    pos = np.empty(n_c, np.int64)
-    pos[key] = np.arange(n_c)
-    counts = np.bincount(acq_month, minlength=M)
-    first_pos = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    zs = special.ndtri((pos - first_pos[acq_month] + 0.5) / counts[acq_month])
+    draws = rng.standard_normal(n_c)
+    zs = np.empty(n_c)
+    zs[key] = draws[np.lexsort((draws, acq_month[key]))]
     rho_l, rho_v = sc.copula_rho
     lam = special.gammaincinv(r_, special.ndtr(rho_l * zs + np.sqrt(1 - rho_l**2) * rng.standard_normal(n_c))) / alpha_
     nu = special.gammaincinv(gq, special.ndtr(-rho_v * zs + np.sqrt(1 - rho_v**2) * rng.standard_normal(n_c))) / gg
@@ -608,7 +608,7 @@ def _simulate_region(sc, ri: int, region: str, seed: int) -> RegionResult:  # no
         msg_cm = np.bincount(mc * M + win.month_of(mt), minlength=n_c * M).reshape(n_c, M)
         cs = np.cumsum(np.pad(spend_cm, ((0, 0), (1, 0))), axis=1)
         cc = np.cumsum(np.pad(cnt_cm, ((0, 0), (1, 0))), axis=1)
-        elig_base = bound & ~giver
+        elig_base = bound
         rows_c, rows_m = np.nonzero(elig_base[:, None] & (np.arange(M)[None, :] >= acq_month[:, None] + 3))
         s3 = cs[rows_c, rows_m] - cs[rows_c, rows_m - 3]
         n3 = cc[rows_c, rows_m] - cc[rows_c, rows_m - 3]

@@ -341,6 +341,8 @@ def _connect(tz: str) -> tuple[Any, str]:
     # working directory (DuckDB's default ``.tmp``) or next to the source.
     temp_dir = os.path.join(tempfile.gettempdir(), f"kosresearch-duckdb-{uuid.uuid4().hex}")
     connection = duckdb.connect(":memory:", config={"temp_directory": temp_dir})
+    # no progress bar: it would print on stderr into notebooks, reports and logs
+    connection.execute("SET enable_progress_bar = false")
     try:
         # DuckDB's ICU time zones are the ones the views convert with
         connection.execute(f"SET TimeZone = {sql_string(tz)}")
