@@ -80,6 +80,21 @@ _LAZY: dict[str, str] = {
     "acquisition_costs": "kosresearch.value",
     "referral_economics": "kosresearch.value",
     "ltv_cac": "kosresearch.value",
+    "mask_personal_data": "kosresearch.privacy",
+    # scorecards (issue 6)
+    "kos_weekly_metrics": "kosresearch.scorecard",
+    "scorecard": "kosresearch.scorecard",
+    "best_practices": "kosresearch.scorecard",
+    "leader_profile": "kosresearch.scorecard",
+    "team_trends": "kosresearch.scorecard",
+    # feedback loop (issue 6)
+    "classify_feedback": "kosresearch.feedback",
+    "evaluate_classifier": "kosresearch.feedback",
+    "category_agreement": "kosresearch.feedback",
+    "feedback_funnel": "kosresearch.feedback",
+    "loop_closure_effect": "kosresearch.feedback",
+    "product_themes": "kosresearch.feedback",
+    "praise_stories": "kosresearch.feedback",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
@@ -90,7 +105,10 @@ def __getattr__(name: str) -> Any:
         module = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module 'kosresearch' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
+    mod = importlib.import_module(module)
+    # a public name that is also a subpackage (``scorecard``) resolves to the subpackage, which is
+    # callable, so ``kr.scorecard(...)`` and ``from kosresearch import scorecard as sc`` both work
+    value = mod if mod.__name__ == f"{__name__}.{name}" else getattr(mod, name)
     globals()[name] = value
     return value
 
@@ -126,3 +144,14 @@ if TYPE_CHECKING:  # pragma: no cover
         referral_economics,
         rfm_summary,
     )
+    from kosresearch.feedback import (
+        category_agreement,
+        classify_feedback,
+        evaluate_classifier,
+        feedback_funnel,
+        loop_closure_effect,
+        praise_stories,
+        product_themes,
+    )
+    from kosresearch.privacy import mask_personal_data
+    from kosresearch.scorecard import best_practices, kos_weekly_metrics, leader_profile, scorecard, team_trends
