@@ -497,7 +497,8 @@ def _simulate_region(sc, ri: int, region: str, seed: int) -> RegionResult:  # no
     ans = ok & (rng.random(bc.size) < 0.75)
     ans_t = fc_t + rng.exponential(1.0 / 24.0, bc.size)
     ans &= ans_t < n_days
-    msgs.add(fc_k[ans], bc[ans], ans_t[ans], sender=1, text=rng.integers(0, len(text.CUSTOMER_QUESTIONS), int(ans.sum())), bank="question",
+    # the answer to the first contact is an acknowledgement that needs no reply
+    msgs.add(fc_k[ans], bc[ans], ans_t[ans], sender=1, text=rng.integers(0, len(text.NO_REPLY), int(ans.sum())), bank="noreply",
              sentiment=_sentiment(rng, sent_mu[fc_k[ans]], states[bc[ans], win.month_of(ans_t[ans])]))
     # customer-initiated conversations, by latent tier and month
     cm_c, cm_m = np.nonzero((states[bc] >= 0) & (states[bc] < 3))
@@ -659,8 +660,16 @@ def _simulate_region(sc, ri: int, region: str, seed: int) -> RegionResult:  # no
     prog_orders = orders_kind == 3
     if prog_orders.any():
         unb = prog_orders & (o_kos < 0)
-        s_of = c_store[orders_c[unb]]
-        o_kos[unb] = store_kos_start[s_of] + np.floor(rng.random(int(unb.sum())) * 1.0).astype(int)
+        # an advisor of the store who had joined by the order's time (advisors are sorted
+        # by joining within their store, and the first joined before the window)
+        idx = np.flatnonzero(unb)
+        s_of = c_store[orders_c[idx]]
+        n_joined = np.ones(idx.size, int)
+        for s in np.unique(s_of):
+            at = s_of == s
+            kj = joined_day[store_kos_start[s]: store_kos_start[s] + n_k_store[s]]
+            n_joined[at] = np.maximum(np.searchsorted(kj, orders_t[idx[at]], side="right"), 1)
+        o_kos[idx] = store_kos_start[s_of] + np.floor(rng.random(idx.size) * n_joined).astype(int)
 
     # ---- journeys -------------------------------------------------------------------------
     prev_t = np.where(np.r_[False, orders_c[1:] == orders_c[:-1]], np.r_[-np.inf, orders_t[:-1]], -np.inf)
