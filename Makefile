@@ -10,6 +10,10 @@ INSTALLED := $(VENV)/.installed
 LAB_INSTALLED := $(VENV)/.lab-installed
 SAMPLE_SEED := 20261122
 JOBS ?=
+# Parallelism is by processes (report jobs, simulator regions); BLAS threads on top of
+# them oversubscribe the cores and make small linear algebra erratic. Override if needed.
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
 
 .PHONY: report test lab bench golden sample clean distclean
 

@@ -59,6 +59,42 @@ _LAZY: dict[str, str] = {
     "refute_att_gt": "kosresearch.attribution",
     "shapley_attribution": "kosresearch.attribution",
     "store_week_panel": "kosresearch.attribution",
+    # tier migration
+    "customer_features": "kosresearch.tiers.features",
+    "value_scores": "kosresearch.tiers.scoring",
+    "assign_tiers": "kosresearch.tiers.scoring",
+    "tier_agreement": "kosresearch.tiers.scoring",
+    "tier_flows": "kosresearch.tiers.scoring",
+    "transition_matrix": "kosresearch.tiers.transitions",
+    "compare_transitions": "kosresearch.tiers.transitions",
+    "promotion_effect": "kosresearch.tiers.promotion",
+    "rising_stars": "kosresearch.tiers.stars",
+    "effort_allocation": "kosresearch.tiers.effort",
+    # value accounting (issue 7)
+    "rfm_summary": "kosresearch.value",
+    "calibration_holdout": "kosresearch.value",
+    "BetaGeo": "kosresearch.value",
+    "GammaGamma": "kosresearch.value",
+    "customer_lifetime_value": "kosresearch.value",
+    "holdout_check": "kosresearch.value",
+    "acquisition_costs": "kosresearch.value",
+    "referral_economics": "kosresearch.value",
+    "ltv_cac": "kosresearch.value",
+    "mask_personal_data": "kosresearch.privacy",
+    # scorecards (issue 6)
+    "kos_weekly_metrics": "kosresearch.scorecard",
+    "scorecard": "kosresearch.scorecard",
+    "best_practices": "kosresearch.scorecard",
+    "leader_profile": "kosresearch.scorecard",
+    "team_trends": "kosresearch.scorecard",
+    # feedback loop (issue 6)
+    "classify_feedback": "kosresearch.feedback",
+    "evaluate_classifier": "kosresearch.feedback",
+    "category_agreement": "kosresearch.feedback",
+    "feedback_funnel": "kosresearch.feedback",
+    "loop_closure_effect": "kosresearch.feedback",
+    "product_themes": "kosresearch.feedback",
+    "praise_stories": "kosresearch.feedback",
     # content effect sizes (issue 5)
     "content_posts": "kosresearch.content.rates",
     "engagement_table": "kosresearch.content.rates",
@@ -83,7 +119,10 @@ def __getattr__(name: str) -> Any:
         module = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module 'kosresearch' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
+    mod = importlib.import_module(module)
+    # a public name that is also a subpackage (``scorecard``) resolves to the subpackage, which is
+    # callable, so ``kr.scorecard(...)`` and ``from kosresearch import scorecard as sc`` both work
+    value = mod if mod.__name__ == f"{__name__}.{name}" else getattr(mod, name)
     globals()[name] = value
     return value
 
@@ -118,3 +157,31 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from kosresearch.content.strategy import strategy_change_effect
     from kosresearch.errors import KosDataError, KosParameterError, NotFittedError
+    from kosresearch.tiers.effort import effort_allocation
+    from kosresearch.tiers.features import customer_features
+    from kosresearch.tiers.promotion import promotion_effect
+    from kosresearch.tiers.scoring import assign_tiers, tier_agreement, tier_flows, value_scores
+    from kosresearch.tiers.stars import rising_stars
+    from kosresearch.tiers.transitions import compare_transitions, transition_matrix
+    from kosresearch.value import (
+        BetaGeo,
+        GammaGamma,
+        acquisition_costs,
+        calibration_holdout,
+        customer_lifetime_value,
+        holdout_check,
+        ltv_cac,
+        referral_economics,
+        rfm_summary,
+    )
+    from kosresearch.feedback import (
+        category_agreement,
+        classify_feedback,
+        evaluate_classifier,
+        feedback_funnel,
+        loop_closure_effect,
+        praise_stories,
+        product_themes,
+    )
+    from kosresearch.privacy import mask_personal_data
+    from kosresearch.scorecard import best_practices, kos_weekly_metrics, leader_profile, scorecard, team_trends

@@ -299,15 +299,15 @@ def _simulate_region(sc, ri: int, region: str, seed: int) -> RegionResult:  # no
     window12 = (m_idx >= acq_month[:, None]) & (m_idx < acq_month[:, None] + 12)
     with np.errstate(invalid="ignore"):
         raw = np.nanmean(np.where(window12, vals, np.nan), axis=1)
-    # normal scores of the tier path within each acquisition month, so that λ is
-    # Gamma(r, α) given the acquisition date too (customers acquired late have
-    # shorter, more extreme paths)
+    # Rank-matched normal scores of the tier path within each acquisition month:
+    # i.i.d. N(0, 1) draws of the cell, sorted, given out in the order of the
+    # customers' tier scores. Each customer's score is then exactly N(0, 1) given
+    # the acquisition month (exchangeability), so λ below is exactly Gamma(r, α)
+    # whatever the cell size, while following the tier path.
     key = np.lexsort((raw + rng.random(n_c) * 1e-6, acq_month))
-    pos = np.empty(n_c, np.int64)
-    pos[key] = np.arange(n_c)
-    counts = np.bincount(acq_month, minlength=M)
-    first_pos = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    zs = special.ndtri((pos - first_pos[acq_month] + 0.5) / counts[acq_month])
+    draws = rng.standard_normal(n_c)
+    zs = np.empty(n_c)
+    zs[key] = draws[np.lexsort((draws, acq_month[key]))]
     rho_l, rho_v = sc.copula_rho
     lam = special.gammaincinv(r_, special.ndtr(rho_l * zs + np.sqrt(1 - rho_l**2) * rng.standard_normal(n_c))) / alpha_
     nu = special.gammaincinv(gq, special.ndtr(-rho_v * zs + np.sqrt(1 - rho_v**2) * rng.standard_normal(n_c))) / gg
@@ -497,7 +497,8 @@ def _simulate_region(sc, ri: int, region: str, seed: int) -> RegionResult:  # no
     ans = ok & (rng.random(bc.size) < 0.75)
     ans_t = fc_t + rng.exponential(1.0 / 24.0, bc.size)
     ans &= ans_t < n_days
-    msgs.add(fc_k[ans], bc[ans], ans_t[ans], sender=1, text=rng.integers(0, len(text.CUSTOMER_QUESTIONS), int(ans.sum())), bank="question",
+    # the answer to the first contact is an acknowledgement that needs no reply
+    msgs.add(fc_k[ans], bc[ans], ans_t[ans], sender=1, text=rng.integers(0, len(text.NO_REPLY), int(ans.sum())), bank="noreply",
              sentiment=_sentiment(rng, sent_mu[fc_k[ans]], states[bc[ans], win.month_of(ans_t[ans])]))
     # customer-initiated conversations, by latent tier and month
     cm_c, cm_m = np.nonzero((states[bc] >= 0) & (states[bc] < 3))
@@ -608,7 +609,7 @@ def _simulate_region(sc, ri: int, region: str, seed: int) -> RegionResult:  # no
         msg_cm = np.bincount(mc * M + win.month_of(mt), minlength=n_c * M).reshape(n_c, M)
         cs = np.cumsum(np.pad(spend_cm, ((0, 0), (1, 0))), axis=1)
         cc = np.cumsum(np.pad(cnt_cm, ((0, 0), (1, 0))), axis=1)
-        elig_base = bound & ~giver
+        elig_base = bound
         rows_c, rows_m = np.nonzero(elig_base[:, None] & (np.arange(M)[None, :] >= acq_month[:, None] + 3))
         s3 = cs[rows_c, rows_m] - cs[rows_c, rows_m - 3]
         n3 = cc[rows_c, rows_m] - cc[rows_c, rows_m - 3]
@@ -659,8 +660,16 @@ def _simulate_region(sc, ri: int, region: str, seed: int) -> RegionResult:  # no
     prog_orders = orders_kind == 3
     if prog_orders.any():
         unb = prog_orders & (o_kos < 0)
-        s_of = c_store[orders_c[unb]]
-        o_kos[unb] = store_kos_start[s_of] + np.floor(rng.random(int(unb.sum())) * 1.0).astype(int)
+        # an advisor of the store who had joined by the order's time (advisors are sorted
+        # by joining within their store, and the first joined before the window)
+        idx = np.flatnonzero(unb)
+        s_of = c_store[orders_c[idx]]
+        n_joined = np.ones(idx.size, int)
+        for s in np.unique(s_of):
+            at = s_of == s
+            kj = joined_day[store_kos_start[s]: store_kos_start[s] + n_k_store[s]]
+            n_joined[at] = np.maximum(np.searchsorted(kj, orders_t[idx[at]], side="right"), 1)
+        o_kos[idx] = store_kos_start[s_of] + np.floor(rng.random(idx.size) * n_joined).astype(int)
 
     # ---- journeys -------------------------------------------------------------------------
     prev_t = np.where(np.r_[False, orders_c[1:] == orders_c[:-1]], np.r_[-np.inf, orders_t[:-1]], -np.inf)

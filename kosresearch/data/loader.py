@@ -341,6 +341,12 @@ def _connect(tz: str) -> tuple[Any, str]:
     # working directory (DuckDB's default ``.tmp``) or next to the source.
     temp_dir = os.path.join(tempfile.gettempdir(), f"kosresearch-duckdb-{uuid.uuid4().hex}")
     connection = duckdb.connect(":memory:", config={"temp_directory": temp_dir})
+    # no progress bar: it would print on stderr into notebooks, reports and logs. Inside a Jupyter
+    # kernel without ipywidgets DuckDB refuses to change the setting (and draws no bar anyway).
+    try:
+        connection.execute("SET enable_progress_bar = false")
+    except duckdb.Error:
+        pass
     try:
         # DuckDB's ICU time zones are the ones the views convert with
         connection.execute(f"SET TimeZone = {sql_string(tz)}")

@@ -647,7 +647,12 @@ def _assemble_truth(sc: Scenario, seed: int, region_truths: list[dict]) -> dict[
         "promotion": {
             "spend_effect_90d": sc.promotion_effect or 0.0,
             "window_days": 90,
-            "selection": "logit on observable last-3-full-month spend, order count and last-month customer messages",
+            "selection": (
+                "each month from the customer's 4th, advisor-bound customers not invited before are invited with "
+                "probability logit^-1(b0_region + 0.9*log1p(spend in the previous 3 full calendar months / 100) "
+                "+ 0.5*log1p(customer private messages in the previous month) + 0.3*[orders in the previous 3 months >= 2]); "
+                "b0_region is calibrated per region to a 0.6% monthly rate, so adjust for region too"
+            ),
             "n_invites": int(sum(rt["n_invites"] for rt in region_truths)),
         },
         "feedback": {
