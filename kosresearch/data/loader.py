@@ -543,9 +543,14 @@ class Dataset:
 
         ``params`` fills ``?`` (sequence) or ``$name`` (mapping) placeholders.
         """
-        if params is None:
-            return self.connection.execute(query).df()
-        return self.connection.execute(query, params).df()
+        import warnings
+
+        cursor = self.connection.execute(query) if params is None else self.connection.execute(query, params)
+        with warnings.catch_warnings():
+            # DuckDB notes that Arrow output of an execute() result copies the rows; measured
+            # here it is as fast as a relation and, unlike one, works after unfinished results
+            warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
+            return _arrow_to_pandas(cursor.to_arrow_table())
 
     # ------------------------------------------------------------------ summaries
 
@@ -840,3 +845,22 @@ def _unreadable(table: Table, source: TableSource, exc: BaseException) -> Proble
         n_bad=0,
         text=f"{source.label or table.name} cannot be read: {detail}",
     )
+
+
+def _arrow_to_pandas(table) -> pd.DataFrame:
+    """Convert a query result to pandas through Arrow (much faster than ``.df()`` for text).
+
+    Text becomes pandas' string dtype, timestamps and dates ``datetime64[us]``;
+    DECIMAL columns (exact sums) become float64, as ``DuckDB.df()`` gives.
+    """
+    import pyarrow as pa
+
+    for i, field in enumerate(table.schema):
+        target = None
+        if pa.types.is_decimal(field.type):
+            target = pa.float64()
+        elif pa.types.is_date(field.type):
+            target = pa.timestamp("us")
+        if target is not None:
+            table = table.set_column(i, pa.field(field.name, target), table.column(i).cast(target))
+    return table.to_pandas()
