@@ -23,6 +23,7 @@ _LAZY: dict[str, str] = {
     "SimulatedData": "kosresearch.data.simulate",
     "PRESETS": "kosresearch.data.simulate",
     "simulate_to_disk": "kosresearch.data.simulate",
+    "customer_month_activity": "kosresearch.data.features",
     "load_region": "kosresearch.data.sources",
     "publish_headlines": "kosresearch.report.headlines",
     "set_theme": "kosresearch.report.theme",

@@ -1,0 +1,75 @@
+"""The per-customer-period activity query (customer_month_activity)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from kosresearch import customer_month_activity, open_dataset
+from kosresearch.errors import KosParameterError
+from kosresearch.paths import sample_data_dir
+from tests.data.helpers import make_tables
+
+
+def _rows(df: pd.DataFrame) -> list[tuple]:
+    cols = ["customer_id", "period_start", "orders", "spend", "messages_to_kos", "kos_messages", "group_messages",
+            "touchpoints", "feedback"]
+    out = df[cols].sort_values(["customer_id", "period_start"])
+    out["period_start"] = out["period_start"].dt.strftime("%Y-%m")
+    return [tuple(r) for r in out.itertuples(index=False)]
+
+
+def test_activity_of_a_hand_made_dataset_is_counted_by_customer_and_month():
+    with open_dataset(make_tables()) as ds:
+        got = customer_month_activity(ds)
+    # c1: order 199 + kos message + touchpoint + feedback in January; c2: one order;
+    # c3: January touchpoint, February order 300 + message to the advisor + feedback.
+    # The advisor's group post has no customer and is not customer activity.
+    assert _rows(got) == [
+        ("c1", "2024-01", 1, 199.0, 0, 1, 0, 1, 1),
+        ("c2", "2024-01", 1, 100.5, 0, 0, 0, 0, 0),
+        ("c3", "2024-01", 0, 0.0, 0, 0, 0, 1, 0),
+        ("c3", "2024-02", 1, 300.0, 1, 0, 0, 0, 1),
+    ]
+    assert set(got["region"]) == {"east", "west"}
+
+
+def test_period_window_and_weeks():
+    with open_dataset(make_tables()) as ds:
+        feb = customer_month_activity(ds, start="2024-02-01", end="2024-03-01")
+        weeks = customer_month_activity(ds, period="W")
+    assert _rows(feb) == [("c3", "2024-02", 1, 300.0, 1, 0, 0, 0, 1)]
+    assert (weeks["period_start"].dt.day_of_week == 0).all()  # ISO weeks start on Monday
+    assert weeks["orders"].sum() == 3
+
+
+def test_optional_tables_may_be_absent():
+    tables = {k: v for k, v in make_tables().items() if k not in ("messages", "touchpoints", "feedback",
+                                                                      "groups", "group_members")}
+    with open_dataset(tables) as ds:
+        got = customer_month_activity(ds)
+    assert got["orders"].sum() == 3 and (got[["messages_to_kos", "touchpoints", "feedback"]] == 0).all().all()
+
+
+def test_bad_arguments_are_refused():
+    with open_dataset(make_tables()) as ds:
+        with pytest.raises(KosParameterError, match=r"period='D' is not allowed; choose one of \['M', 'W', 'Q'\]"):
+            customer_month_activity(ds, period="D")
+        with pytest.raises(KosParameterError, match="start='2024-03-01' must be before end='2024-02-01'"):
+            customer_month_activity(ds, start="2024-03-01", end="2024-02-01")
+
+
+def test_sample_region_matches_a_plain_pandas_computation():
+    with open_dataset(sample_data_dir(), regions=["north"], validate=False) as ds:
+        got = customer_month_activity(ds)
+        orders = ds.table("orders", columns=["customer_id", "ordered_at", "amount"])
+        msgs = ds.table("messages", columns=["customer_id", "ts", "channel", "sender"]).dropna(subset=["customer_id"])
+    o = orders.assign(month=orders["ordered_at"].dt.to_period("M")).groupby(["customer_id", "month"])["amount"]
+    m = msgs[(msgs["channel"] == "private") & (msgs["sender"] == "customer")]
+    to_kos = m.assign(month=m["ts"].dt.to_period("M")).groupby(["customer_id", "month"]).size()
+    g = got.assign(month=got["period_start"].dt.to_period("M")).set_index(["customer_id", "month"])
+    pd.testing.assert_series_equal(g["orders"][g["orders"] > 0].sort_index(), o.size().sort_index(), check_names=False)
+    pd.testing.assert_series_equal(g["spend"][g["orders"] > 0].sort_index(), o.sum().sort_index(), check_names=False)
+    pd.testing.assert_series_equal(g["messages_to_kos"][g["messages_to_kos"] > 0].sort_index(), to_kos.sort_index(),
+                                   check_names=False)
+    assert not got.duplicated(["customer_id", "period_start"]).any()
