@@ -40,5 +40,11 @@ class _CallableModule(_types.ModuleType):
     def __call__(self, *args, **kwargs):
         return scorecard(*args, **kwargs)
 
+    @property
+    def __signature__(self):  # help() and inspect show the function's signature
+        import inspect
+
+        return inspect.signature(scorecard)
+
 
 _sys.modules[__name__].__class__ = _CallableModule
