@@ -12,6 +12,7 @@ from kosresearch._results import Result, new_axes
 from kosresearch._validation import check_choice, require_columns
 from kosresearch.calendar import EVENT_LABELS, LUNAR_NEW_YEAR, lunar_new_year, retail_events
 from kosresearch.errors import KosDataError, KosParameterError
+from kosresearch.report.text import check_lang, t
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -22,6 +23,9 @@ DESCRIPTIVE_NOTE = {
     "en": "Descriptive comparison, not a causal estimate: the periods differ in more than the programme.",
     "zh": "描述性对比，并非因果估计：两个时期之间的差异不只来自项目本身。",
 }
+
+#: Chinese names of the two periods in the figure's legend
+_PERIOD_NAMES_ZH = {"before": "对比期", "after": "关注期"}
 
 _ALIASES = {"38": "womens_day", "3.8": "womens_day", "三八": "womens_day", "三八节": "womens_day",
             "双11": "double11", "双十一": "double11", "11.11": "double11", "双12": "double12", "12.12": "double12",
@@ -52,6 +56,11 @@ def _parse_period(spec: Any, name: str) -> tuple[dt.date, dt.date, str, str | No
     if last < first:
         raise KosParameterError(f"{name}={spec!r} ends before it starts")
     return first, last, f"{first} to {last}", None, None
+
+
+def _label_zh(first: dt.date, last: dt.date, event: str | None, year: int | None) -> str:
+    """Chinese label of a period: the event name and year, or the date range."""
+    return f"{EVENT_LABELS[event]['zh']} {year}" if event is not None else f"{first} 至 {last}"
 
 
 def _shift_back(first: dt.date, last: dt.date, align: str) -> tuple[dt.date, dt.date]:
@@ -87,6 +96,8 @@ class PeriodComparison(Result):
         The descriptive-not-causal label in ``zh`` and ``en``.
     series : DataFrame
         ``period, offset (days from the period start), value`` for the plot.
+    labels_zh : dict
+        The Chinese ``label`` of each period (``before``, ``after``), for ``plot(lang="zh")``.
     """
 
     change: float = float("nan")
@@ -95,6 +106,7 @@ class PeriodComparison(Result):
     kind: str = "descriptive"
     note: dict[str, str] = field(default_factory=lambda: dict(DESCRIPTIVE_NOTE))
     series: pd.DataFrame = field(default_factory=pd.DataFrame)
+    labels_zh: dict[str, str] = field(default_factory=dict)
 
     def summary(self, *, digits: int = 3) -> pd.DataFrame:
         out = self.table.copy()
@@ -104,14 +116,22 @@ class PeriodComparison(Result):
         out[num] = out[num].round(digits)
         return out
 
-    def plot(self, *, ax: "Axes | None" = None) -> "Axes":
+    def plot(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
+        """The measure of both periods by day from each period's start; ``lang`` (``"zh"`` or ``"en"``) sets the labels."""
+        zh = check_lang(lang) == "zh"
         ax = new_axes(ax)
         for (period, sub), colour in zip(self.series.groupby("period", sort=False), ("#999999", "#4C72B0")):
             label = self.table.set_index("period").loc[period, "label"]
-            ax.plot(sub["offset"], sub["value"], marker="o", ms=3, color=colour, label=f"{period}: {label}")
-        ax.set_xlabel("days from the start of the period" + (" (aligned by lunar date)" if self.align == "lunar" else ""))
+            if zh:
+                text = f"{_PERIOD_NAMES_ZH.get(period, period)}：{self.labels_zh.get(period, label)}"
+            else:
+                text = f"{period}: {label}"
+            ax.plot(sub["offset"], sub["value"], marker="o", ms=3, color=colour, label=text)
+        lunar = self.align == "lunar"
+        ax.set_xlabel(t("距时期开始的天数" + ("（按农历对齐）" if lunar else ""),
+                        "days from the start of the period" + (" (aligned by lunar date)" if lunar else ""), lang))
         ax.legend(fontsize="small")
-        ax.set_title("Descriptive comparison (not causal)")
+        ax.set_title(t("描述性对比（非因果）", "Descriptive comparison (not causal)", lang))
         return ax
 
 
@@ -170,15 +190,20 @@ def compare_periods(
     check_choice("align", align, ("lunar", "calendar"))
     require_columns(data, {"value_col": value_col, "time_col": time_col}, numeric=["value_col"])
     a_first, a_last, a_label, a_event, a_year = _parse_period(after, "after")
+    labels_zh = {"after": _label_zh(a_first, a_last, a_event, a_year)}
     if before is None:
         if a_event is not None:
             b_first, b_last = retail_events(a_year - 1)[a_event]
             b_label = f"{EVENT_LABELS[a_event]['en']} {a_year - 1}"
+            labels_zh["before"] = _label_zh(b_first, b_last, a_event, a_year - 1)
         else:
             b_first, b_last = _shift_back(a_first, a_last, align)
             b_label = f"{b_first} to {b_last} (same period last year, {align} aligned)"
+            how = "按农历对齐" if align == "lunar" else "按公历对齐"
+            labels_zh["before"] = f"{_label_zh(b_first, b_last, None, None)}（去年同期，{how}）"
     else:
-        b_first, b_last, b_label, _, _ = _parse_period(before, "before")
+        b_first, b_last, b_label, b_event, b_year = _parse_period(before, "before")
+        labels_zh["before"] = _label_zh(b_first, b_last, b_event, b_year)
     t = pd.to_datetime(data[time_col]).dt.normalize()
     v = data[value_col].astype(float)
     rows, series = [], []
@@ -196,5 +221,5 @@ def compare_periods(
     change = table["total"].iloc[1] - table["total"].iloc[0]
     rel = change / table["total"].iloc[0] if table["total"].iloc[0] != 0 else float("nan")
     return PeriodComparison(table=table, conf_level=0.95, change=float(change), relative_change=float(rel), align=align,
-                            series=pd.concat(series, ignore_index=True))
+                            series=pd.concat(series, ignore_index=True), labels_zh=labels_zh)
 

@@ -12,6 +12,7 @@ import pandas as pd
 from kosresearch._results import Result, critical_value, new_axes
 from kosresearch._validation import check_choice, check_conf_level, check_panel_unique, require_columns
 from kosresearch.errors import KosDataError, KosParameterError
+from kosresearch.report.text import check_lang, label, t
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -53,14 +54,17 @@ class DidResult(Result):
     def estimate(self) -> float:
         return float(self.table.loc[self.table["term"] == "did", "estimate"].iloc[0])
 
-    def plot(self, *, ax: "Axes | None" = None) -> "Axes":
+    def plot(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
+        """The DiD estimate with its interval; ``lang`` (``"zh"`` or ``"en"``) sets the labels."""
+        check_lang(lang)
         ax = new_axes(ax, figsize=(5.0, 3.0))
         row = self.table[self.table["term"] == "did"].iloc[0]
         ax.errorbar([row["estimate"]], [0], xerr=[[row["estimate"] - row["conf_low"]], [row["conf_high"] - row["estimate"]]],
                     fmt="o", capsize=4)
         ax.axvline(0, color="grey", lw=0.8)
         ax.set_yticks([])
-        ax.set_xlabel(f"DiD estimate ({self.conf_level:.0%} CI)")
+        pct = f"{self.conf_level:.0%}"
+        ax.set_xlabel(t(f"双重差分估计值（{pct} 置信区间）", f"DiD estimate ({pct} CI)", lang))
         return ax
 
 
@@ -318,8 +322,11 @@ class AggteResult(Result):
     _display_names = {**Result._display_names, "event_time": "event time", "group": "group", "time": "period",
                       "band_low": "band low", "band_high": "band high"}
 
-    def plot(self, *, ax: "Axes | None" = None) -> "Axes":
+    def plot(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
+        """Estimates by event time, group or period with their intervals; ``lang`` (``"zh"`` or ``"en"``) sets the labels."""
+        check_lang(lang)
         ax = new_axes(ax)
+        pct = f"{self.conf_level:.0%}"
         if self.kind == "simple" or self.table.empty:
             o = self.overall.iloc[0]
             ax.errorbar([0], [o["estimate"]], yerr=[[o["estimate"] - o["conf_low"]], [o["conf_high"] - o["estimate"]]],
@@ -327,21 +334,24 @@ class AggteResult(Result):
             ax.set_xticks([])
         else:
             key = {"dynamic": "event_time", "group": "group", "calendar": "time"}[self.kind]
-            t = self.table
-            x = t[key].to_numpy(dtype=float)
-            if "band_low" in t:
-                ax.fill_between(x, t["band_low"], t["band_high"], color="#4C72B0", alpha=0.15, step=None,
-                                label=f"uniform {self.conf_level:.0%} band")
-            ax.errorbar(x, t["estimate"], yerr=[t["estimate"] - t["conf_low"], t["conf_high"] - t["estimate"]],
-                        fmt="o", ms=3, capsize=2, color="#4C72B0", label=f"pointwise {self.conf_level:.0%} CI")
+            tab = self.table
+            x = tab[key].to_numpy(dtype=float)
+            if "band_low" in tab:
+                ax.fill_between(x, tab["band_low"], tab["band_high"], color="#4C72B0", alpha=0.15, step=None,
+                                label=t(f"{pct} 一致置信带", f"uniform {pct} band", lang))
+            ax.errorbar(x, tab["estimate"], yerr=[tab["estimate"] - tab["conf_low"], tab["conf_high"] - tab["estimate"]],
+                        fmt="o", ms=3, capsize=2, color="#4C72B0", label=t(f"逐点 {pct} 置信区间", f"pointwise {pct} CI", lang))
             if self.kind == "dynamic":
                 ax.axvline(-0.5, color="grey", ls="--", lw=0.8)
-                ax.set_xlabel("weeks since programme start (event time)")
+                ax.set_xlabel(t("项目开始后的周数（事件时间）", "weeks since programme start (event time)", lang))
             else:
-                ax.set_xlabel(key)
+                ax.set_xlabel(t({"group": "组别（开始时期）", "time": "时期"}[key], key, lang))
             ax.legend(fontsize="small")
         ax.axhline(0, color="grey", lw=0.8)
-        ax.set_ylabel(f"effect on {self.outcome_col}" if self.outcome_col else "effect")
+        if self.outcome_col:
+            ax.set_ylabel(t(f"效应：{label(self.outcome_col, lang='zh')}", f"effect on {self.outcome_col}", lang))
+        else:
+            ax.set_ylabel(t("效应", "effect", lang))
         return ax
 
 
@@ -529,15 +539,16 @@ class AttGtResult(Result):
                            uniform_critical_value=crit_u, balance_e=balance_e,
                            outcome_col=str(self.settings.get("outcome_col", "")))
 
-    def plot(self, *, ax: "Axes | None" = None) -> "Axes":
-        """ATT(g, t) by period, one series per group, with pointwise intervals."""
+    def plot(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
+        """ATT(g, t) by period, one series per group, with pointwise intervals; ``lang`` (``"zh"`` or ``"en"``) sets the labels."""
+        check_lang(lang)
         ax = new_axes(ax)
         for g, sub in self.table.groupby("group"):
             ax.errorbar(sub["time"], sub["estimate"], yerr=[sub["estimate"] - sub["conf_low"], sub["conf_high"] - sub["estimate"]],
-                        fmt="o-", ms=2, lw=0.8, capsize=0, label=f"group {g}")
+                        fmt="o-", ms=2, lw=0.8, capsize=0, label=t(f"组 {g}", f"group {g}", lang))
         ax.axhline(0, color="grey", lw=0.8)
-        ax.set_xlabel("period")
-        ax.set_ylabel("ATT(g, t)")
+        ax.set_xlabel(t("时期", "period", lang))
+        ax.set_ylabel(t("组-时期平均处理效应 ATT(g, t)", "ATT(g, t)", lang))
         ax.legend(fontsize="small")
         return ax
 

@@ -13,6 +13,7 @@ import pandas as pd
 from kosresearch._results import Result, new_axes, tidy_estimates
 from kosresearch._validation import check_choice, check_conf_level, require_columns
 from kosresearch.errors import KosDataError, KosParameterError
+from kosresearch.report.text import check_lang, t
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -130,27 +131,30 @@ class CausalImpactResult(Result):
     def _repr_html_(self) -> str:
         return self.summary().to_html(border=0, classes="kos-table")
 
-    def plot(self, *, ax: "Axes | None" = None) -> "Axes":
+    def plot(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
+        """Actual series against the counterfactual and its interval; ``lang`` (``"zh"`` or ``"en"``) sets the labels."""
+        check_lang(lang)
         ax = new_axes(ax, figsize=(8.0, 4.0))
-        t = self.table
-        ax.fill_between(t["time"], t["pred_low"], t["pred_high"], color="#4C72B0", alpha=0.2,
-                        label=f"counterfactual {self.conf_level:.0%} interval")
-        ax.plot(t["time"], t["predicted"], color="#4C72B0", ls="--", lw=1, label="counterfactual")
-        ax.plot(t["time"], t["actual"], color="black", lw=1, label="actual")
-        start = t.loc[t["period"] == "post", "time"].iloc[0]
+        tab = self.table
+        ax.fill_between(tab["time"], tab["pred_low"], tab["pred_high"], color="#4C72B0", alpha=0.2,
+                        label=t(f"反事实 {self.conf_level:.0%} 区间", f"counterfactual {self.conf_level:.0%} interval", lang))
+        ax.plot(tab["time"], tab["predicted"], color="#4C72B0", ls="--", lw=1, label=t("反事实", "counterfactual", lang))
+        ax.plot(tab["time"], tab["actual"], color="black", lw=1, label=t("实际", "actual", lang))
+        start = tab.loc[tab["period"] == "post", "time"].iloc[0]
         ax.axvline(start, color="grey", ls=":", lw=1)
         ax.legend(fontsize="small")
-        ax.set_title("Actual vs counterfactual")
+        ax.set_title(t("实际与反事实", "Actual vs counterfactual", lang))
         return ax
 
-    def plot_cumulative(self, *, ax: "Axes | None" = None) -> "Axes":
-        """Cumulative effect over the post-period with its interval."""
+    def plot_cumulative(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
+        """Cumulative effect over the post-period with its interval; ``lang`` (``"zh"`` or ``"en"``) sets the labels."""
+        check_lang(lang)
         ax = new_axes(ax, figsize=(8.0, 3.0))
-        t = self.table[self.table["period"] == "post"]
-        ax.fill_between(t["time"], t["cum_effect_low"], t["cum_effect_high"], color="#C44E52", alpha=0.2)
-        ax.plot(t["time"], t["cum_effect"], color="#C44E52")
+        tab = self.table[self.table["period"] == "post"]
+        ax.fill_between(tab["time"], tab["cum_effect_low"], tab["cum_effect_high"], color="#C44E52", alpha=0.2)
+        ax.plot(tab["time"], tab["cum_effect"], color="#C44E52")
         ax.axhline(0, color="grey", lw=0.8)
-        ax.set_title("Cumulative effect")
+        ax.set_title(t("累计效应", "Cumulative effect", lang))
         return ax
 
     def report(self, *, lang: str = "en") -> str:
@@ -355,14 +359,18 @@ class InterventionResult(Result):
     def effect(self) -> float:
         return float(self.table.set_index("term").loc["intervention", "estimate"])
 
-    def plot(self, *, ax: "Axes | None" = None) -> "Axes":
+    def plot(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
+        """Actual and fitted series, with the level shift in the title; ``lang`` (``"zh"`` or ``"en"``) sets the labels."""
+        check_lang(lang)
         ax = new_axes(ax, figsize=(8.0, 4.0))
         f = self.fitted
-        ax.plot(f["time"], f["actual"], color="black", lw=1, label="actual")
-        ax.plot(f["time"], f["fitted"], color="#4C72B0", lw=1, ls="--", label="fitted")
+        ax.plot(f["time"], f["actual"], color="black", lw=1, label=t("实际", "actual", lang))
+        ax.plot(f["time"], f["fitted"], color="#4C72B0", lw=1, ls="--", label=t("拟合", "fitted", lang))
         ax.legend(fontsize="small")
         row = self.table.set_index("term").loc["intervention"]
-        ax.set_title(f"Level shift {row['estimate']:,.3g} ({self.conf_level:.0%} CI {row['conf_low']:,.3g} to {row['conf_high']:,.3g})")
+        est, lo, hi, pct = row["estimate"], row["conf_low"], row["conf_high"], f"{self.conf_level:.0%}"
+        ax.set_title(t(f"水平变化 {est:,.3g}（{pct} 置信区间 {lo:,.3g} 至 {hi:,.3g}）",
+                       f"Level shift {est:,.3g} ({pct} CI {lo:,.3g} to {hi:,.3g})", lang))
         return ax
 
 

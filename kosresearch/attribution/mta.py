@@ -15,6 +15,7 @@ from kosresearch._validation import check_conf_level
 from kosresearch.attribution._paths import PathTable, bootstrap_counts, parse_paths
 from kosresearch.attribution.journeys import _check_position_weights, _credit_matrices, heuristic_credit
 from kosresearch.errors import KosDataError, KosParameterError
+from kosresearch.report.text import check_lang, t
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -31,6 +32,12 @@ __all__ = [
 MAX_SHAPLEY_CHANNELS = 15
 #: chains with more states than this are solved with sparse LU
 _DENSE_MAX_STATES = 400
+
+#: Chinese names of the attribution methods in the comparison figure's legend
+_METHOD_LABELS_ZH = {
+    "first_touch": "首次触点", "last_touch": "末次触点", "linear": "线性", "time_decay": "时间衰减",
+    "position_based": "位置加权", "markov": "马尔可夫", "shapley": "Shapley 值",
+}
 
 
 def _check_boot(n_boot, conf_level, seed) -> None:
@@ -189,17 +196,20 @@ class MarkovResult(Result):
         "conversions_high": "conv. high", "share": "share", "value": "value (CNY)",
     }
 
-    def plot(self, *, ax: "Axes | None" = None) -> "Axes":
+    def plot(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
+        """Removal effect of each channel (with its bootstrap interval); ``lang`` (``"zh"`` or ``"en"``) sets the labels."""
+        check_lang(lang)
         ax = new_axes(ax)
-        t = self.table.sort_values("removal_effect")
-        y = np.arange(len(t))
-        ax.barh(y, t["removal_effect"], color="#4C72B0")
-        if "conf_low" in t:
-            ax.errorbar(t["removal_effect"], y, xerr=[t["removal_effect"] - t["conf_low"], t["conf_high"] - t["removal_effect"]],
+        tab = self.table.sort_values("removal_effect")
+        y = np.arange(len(tab))
+        ax.barh(y, tab["removal_effect"], color="#4C72B0")
+        if "conf_low" in tab:
+            ax.errorbar(tab["removal_effect"], y,
+                        xerr=[tab["removal_effect"] - tab["conf_low"], tab["conf_high"] - tab["removal_effect"]],
                         fmt="none", ecolor="black", capsize=3)
-        ax.set_yticks(y, t["channel"])
-        ax.set_xlabel("removal effect")
-        ax.set_title(f"Markov removal effects (order {self.order})")
+        ax.set_yticks(y, tab["channel"])
+        ax.set_xlabel(t("去除效应", "removal effect", lang))
+        ax.set_title(t(f"马尔可夫去除效应（{self.order} 阶）", f"Markov removal effects (order {self.order})", lang))
         return ax
 
 
@@ -380,17 +390,19 @@ class ShapleyResult(Result):
     _display_names = {"channel": "channel", "shapley_value": "Shapley value", "conversions": "conversions",
                       "conf_low": "CI low", "conf_high": "CI high", "share": "share", "value": "value (CNY)"}
 
-    def plot(self, *, ax: "Axes | None" = None) -> "Axes":
+    def plot(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
+        """Conversions attributed to each channel (with its bootstrap interval); ``lang`` (``"zh"`` or ``"en"``) sets the labels."""
+        check_lang(lang)
         ax = new_axes(ax)
-        t = self.table.sort_values("conversions")
-        y = np.arange(len(t))
-        ax.barh(y, t["conversions"], color="#55A868")
-        if "conf_low" in t:
-            ax.errorbar(t["conversions"], y, xerr=[t["conversions"] - t["conf_low"], t["conf_high"] - t["conversions"]],
+        tab = self.table.sort_values("conversions")
+        y = np.arange(len(tab))
+        ax.barh(y, tab["conversions"], color="#55A868")
+        if "conf_low" in tab:
+            ax.errorbar(tab["conversions"], y, xerr=[tab["conversions"] - tab["conf_low"], tab["conf_high"] - tab["conversions"]],
                         fmt="none", ecolor="black", capsize=3)
-        ax.set_yticks(y, t["channel"])
-        ax.set_xlabel("attributed conversions")
-        ax.set_title("Shapley attribution")
+        ax.set_yticks(y, tab["channel"])
+        ax.set_xlabel(t("归因转化数", "attributed conversions", lang))
+        ax.set_title(t("Shapley 值归因", "Shapley attribution", lang))
         return ax
 
 
@@ -507,22 +519,25 @@ class AttributionComparison(Result):
         """Attributed conversions, one row per channel and one column per method."""
         return self.table.pivot(index="channel", columns="method", values="conversions")[list(dict.fromkeys(self.table["method"]))]
 
-    def plot(self, *, ax: "Axes | None" = None) -> "Axes":
+    def plot(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
+        """Conversions attributed to each channel by each method, with intervals; ``lang`` (``"zh"`` or ``"en"``) sets the labels."""
+        zh = check_lang(lang) == "zh"
         ax = new_axes(ax, figsize=(9.0, 4.5))
         methods = list(dict.fromkeys(self.table["method"]))
         channels = list(dict.fromkeys(self.table.sort_values("conversions", ascending=False)["channel"]))
         width = 0.8 / len(methods)
         x = np.arange(len(channels))
         for i, m in enumerate(methods):
-            t = self.table[self.table["method"] == m].set_index("channel").reindex(channels)
+            tab = self.table[self.table["method"] == m].set_index("channel").reindex(channels)
             pos = x - 0.4 + width * (i + 0.5)
-            ax.bar(pos, t["conversions"], width, label=m)
-            ax.errorbar(pos, t["conversions"], yerr=[t["conversions"] - t["conf_low"], t["conf_high"] - t["conversions"]],
+            ax.bar(pos, tab["conversions"], width, label=_METHOD_LABELS_ZH.get(m, m) if zh else m)
+            ax.errorbar(pos, tab["conversions"], yerr=[tab["conversions"] - tab["conf_low"], tab["conf_high"] - tab["conversions"]],
                         fmt="none", ecolor="black", elinewidth=0.8, capsize=1.5)
         ax.set_xticks(x, channels, rotation=30, ha="right")
-        ax.set_ylabel("attributed conversions")
+        ax.set_ylabel(t("归因转化数", "attributed conversions", lang))
         ax.legend(fontsize="small", ncol=2)
-        ax.set_title(f"Attribution by method ({self.conf_level:.0%} bootstrap intervals)")
+        pct = f"{self.conf_level:.0%}"
+        ax.set_title(t(f"各方法的归因结果（{pct} 自助法区间）", f"Attribution by method ({pct} bootstrap intervals)", lang))
         return ax
 
 

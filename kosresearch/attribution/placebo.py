@@ -13,6 +13,7 @@ from kosresearch._results import Result, new_axes
 from kosresearch._validation import check_choice, check_conf_level
 from kosresearch.attribution.did import AggteResult, AttGtResult, _att_gt_arrays, _prepare_panel, att_gt
 from kosresearch.errors import KosDataError, KosParameterError
+from kosresearch.report.text import check_lang, t
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -101,14 +102,15 @@ class RefutationResult(Result):
     def any_concern(self) -> bool:
         return bool(self.table["concern"].fillna(False).any())
 
-    def plot(self, *, ax: "Axes | None" = None) -> "Axes":
-        """Histogram of in-space placebo estimates with the real estimate marked."""
+    def plot(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
+        """Histogram of in-space placebo estimates with the real estimate marked; ``lang`` (``"zh"`` or ``"en"``) sets the labels."""
+        check_lang(lang)
         ax = new_axes(ax)
         if self.placebo_distribution.size:
-            ax.hist(self.placebo_distribution, bins=30, color="#999999", label="placebo assignments")
-        ax.axvline(self.real_estimate, color="#C44E52", lw=2, label="real assignment")
-        ax.set_xlabel("simple ATT")
-        ax.set_ylabel("placebo runs")
+            ax.hist(self.placebo_distribution, bins=30, color="#999999", label=t("安慰剂分配", "placebo assignments", lang))
+        ax.axvline(self.real_estimate, color="#C44E52", lw=2, label=t("真实分配", "real assignment", lang))
+        ax.set_xlabel(t("简单平均处理效应 ATT", "simple ATT", lang))
+        ax.set_ylabel(t("安慰剂次数", "placebo runs", lang))
         ax.legend(fontsize="small")
         return ax
 
@@ -271,10 +273,12 @@ class ProgrammeEffect(Result):
     def estimate(self) -> float:
         return float(self.table["estimate"].iloc[0])
 
-    def plot(self, *, ax: "Axes | None" = None) -> "Axes":
-        """Event-study figure with pointwise intervals and the uniform band."""
-        ax = self.dynamic.plot(ax=ax)
-        ax.set_title(f"Programme effect by event time; overall {self.estimate:,.0f} per unit-period")
+    def plot(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
+        """Event-study figure with pointwise intervals and the uniform band; ``lang`` (``"zh"`` or ``"en"``) sets the labels."""
+        check_lang(lang)
+        ax = self.dynamic.plot(ax=ax, lang=lang)
+        ax.set_title(t(f"各事件时间的项目效应；总体效应 {self.estimate:,.0f}（每单位每期）",
+                       f"Programme effect by event time; overall {self.estimate:,.0f} per unit-period", lang))
         return ax
 
     def report(self, *, lang: str = "en", unit: str = "store-week", currency: str = "¥") -> str:

@@ -12,6 +12,7 @@ import pandas as pd
 from kosresearch._results import Result, new_axes
 from kosresearch._validation import check_positive, require_columns
 from kosresearch.errors import KosParameterError
+from kosresearch.report.text import check_lang, t
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -19,6 +20,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["credit_orders", "CreditResult", "CREDIT_RULES"]
 
 CREDIT_RULES = ("promo_code", "exclusive_link", "bound_kos")
+
+#: Chinese names of the rules (and of ``none``) on the figure's axis
+_RULE_LABELS_ZH = {"promo_code": "促销码", "exclusive_link": "专属链接", "bound_kos": "绑定顾问", "none": "未归因"}
 
 _CREDIT_SQL = """
 WITH o AS (
@@ -82,14 +86,16 @@ class CreditResult(Result):
     def _repr_html_(self) -> str:
         return self.summary().to_html(index=False, border=0, classes="kos-table")
 
-    def plot(self, *, ax: "Axes | None" = None) -> "Axes":
+    def plot(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
+        """Share of orders and of sales credited by each rule; ``lang`` (``"zh"`` or ``"en"``) sets the labels."""
+        zh = check_lang(lang) == "zh"
         ax = new_axes(ax, figsize=(6.0, 3.0))
         c = self.coverage
         y = np.arange(len(c))
-        ax.barh(y - 0.2, c["order_share"], 0.4, label="orders")
-        ax.barh(y + 0.2, c["sales_share"], 0.4, label="sales")
-        ax.set_yticks(y, c["rule"])
-        ax.set_xlabel("share credited")
+        ax.barh(y - 0.2, c["order_share"], 0.4, label=t("订单", "orders", lang))
+        ax.barh(y + 0.2, c["sales_share"], 0.4, label=t("销售额", "sales", lang))
+        ax.set_yticks(y, [_RULE_LABELS_ZH.get(r, r) for r in c["rule"]] if zh else c["rule"])
+        ax.set_xlabel(t("规则归因占比", "share credited", lang))
         ax.legend(fontsize="small")
         return ax
 

@@ -10,6 +10,7 @@ import pytest
 
 from kosresearch.attribution import att_gt, did_2x2, store_week_panel
 from kosresearch.errors import KosDataError, KosParameterError
+from tests.attribution._figures import assert_labels_in_chinese, assert_refuses_unknown_lang
 from tests.reference import did_mpdta as R
 
 MPDTA = Path(__file__).resolve().parents[1] / "reference" / "mpdta.csv"
@@ -231,3 +232,24 @@ def test_every_event_time_att_lies_within_its_interval(rollout, rollout_sim):
     assert ((truth >= dyn["band_low"]) & (truth <= dyn["band_high"])).all()
     z = (dyn["estimate"] - truth) / dyn["std_error"]
     assert abs(z.mean()) < 2.0
+
+
+# ----------------------------------------------------------------------------- figures in Chinese
+
+
+def test_did_figures_label_estimates_intervals_and_event_time_in_chinese(mpdta):
+    d = pd.DataFrame({"y": [10, 12, 20, 22, 5, 7, 8, 10], "treated": [1, 1, 1, 1, 0, 0, 0, 0],
+                      "post": [0, 0, 1, 1, 0, 0, 1, 1]})
+    two = did_2x2(d, outcome_col="y", treated_col="treated", post_col="post")
+    zh = assert_labels_in_chinese(lambda lang: two.plot(lang=lang))
+    assert zh["xlabel"] == ["双重差分估计值（95% 置信区间）"]
+    r = _mp(mpdta, n_boot=99, seed=3)
+    assert_labels_in_chinese(lambda lang: r.plot(lang=lang), keep=["ATT"])
+    dyn = r.aggregate("dynamic")
+    zh = assert_labels_in_chinese(lambda lang: dyn.plot(lang=lang), keep=["lemp"])
+    assert zh["xlabel"] == ["项目开始后的周数（事件时间）"] and zh["ylabel"] == ["效应：lemp"]
+    assert zh["legend"] == ["95% 一致置信带", "逐点 95% 置信区间"]
+    for kind in ("group", "calendar", "simple"):
+        agg = r.aggregate(kind)
+        assert_labels_in_chinese(lambda lang: agg.plot(lang=lang), keep=["lemp"])
+    assert_refuses_unknown_lang(two.plot, r.plot, dyn.plot)

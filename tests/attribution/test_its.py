@@ -8,6 +8,7 @@ import pytest
 
 from kosresearch.attribution import causal_impact, intervention_effect
 from kosresearch.errors import KosDataError, KosParameterError
+from tests.attribution._figures import assert_labels_in_chinese, assert_refuses_unknown_lang
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +77,14 @@ def test_counterfactual_functions_refuse_bad_input(shifted):
         intervention_effect(shifted.assign(y=-1.0), y_col="y", time_col="week", intervention_start=shifted["week"][80], log=True)
     with pytest.raises(KosDataError, match="repeats values"):
         causal_impact(pd.concat([shifted, shifted.iloc[:1]]), y_col="y", time_col="week", intervention_start=shifted["week"][80])
+
+
+def test_counterfactual_figures_are_labelled_in_chinese(impact, shifted):
+    zh = assert_labels_in_chinese(lambda lang: impact.plot(lang=lang))
+    assert zh["title"] == ["实际与反事实"] and zh["legend"] == ["反事实 95% 区间", "反事实", "实际"]
+    zh = assert_labels_in_chinese(lambda lang: impact.plot_cumulative(lang=lang))
+    assert zh["title"] == ["累计效应"]
+    r = intervention_effect(shifted, y_col="y", time_col="week", intervention_start=shifted["week"][80], control_cols=["x"])
+    zh = assert_labels_in_chinese(lambda lang: r.plot(lang=lang))
+    assert zh["title"][0].startswith("水平变化") and "95% 置信区间" in zh["title"][0]
+    assert_refuses_unknown_lang(impact.plot, impact.plot_cumulative, r.plot)

@@ -10,6 +10,7 @@ from kosresearch.attribution import build_journeys, compare_attribution, markov_
 from kosresearch.attribution import mta
 from kosresearch.attribution._paths import parse_paths
 from kosresearch.errors import KosDataError, KosParameterError
+from tests.attribution._figures import assert_labels_in_chinese, assert_refuses_unknown_lang
 
 HAND = pd.DataFrame({"path": ["a", "b", "a > b", "a"], "conversions": [2, 1, 1, 0], "nulls": [0, 0, 0, 1],
                      "value": [300.0, 100.0, 200.0, 0.0]})
@@ -153,3 +154,16 @@ def test_million_journeys_collapse_to_unique_paths():
     a = markov_attribution(j).table
     b = markov_attribution(agg).table
     np.testing.assert_allclose(a["removal_effect"], b["removal_effect"], rtol=1e-12)
+
+
+def test_attribution_figures_label_axes_titles_and_methods_in_chinese():
+    m = markov_attribution(HAND, n_boot=20, order=2)
+    zh = assert_labels_in_chinese(lambda lang: m.plot(lang=lang))
+    assert zh["title"] == ["马尔可夫去除效应（2 阶）"] and zh["xlabel"] == ["去除效应"]
+    s = shapley_attribution(HAND)
+    assert_labels_in_chinese(lambda lang: s.plot(lang=lang), keep=["Shapley"])
+    c = compare_attribution(HAND, n_boot=20, seed=2)
+    zh = assert_labels_in_chinese(lambda lang: c.plot(lang=lang), keep=["shapley"])
+    assert zh["legend"] == ["首次触点", "末次触点", "线性", "时间衰减", "位置加权", "马尔可夫", "Shapley 值"]
+    assert zh["title"] == ["各方法的归因结果（95% 自助法区间）"]
+    assert_refuses_unknown_lang(m.plot, s.plot, c.plot)

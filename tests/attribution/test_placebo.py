@@ -8,6 +8,7 @@ import pytest
 
 from kosresearch.attribution import att_gt, pretrend_test, programme_effect, refute_att_gt
 from kosresearch.errors import KosParameterError
+from tests.attribution._figures import assert_labels_in_chinese, assert_refuses_unknown_lang
 
 
 def _panel(effect: float, *, trend_gap: float = 0.0, seed: int = 0, n: int = 90, T: int = 30) -> pd.DataFrame:
@@ -60,3 +61,13 @@ def test_programme_effect_reports_the_headline_with_checks():
     assert "¥" in pe.report(lang="en") and "门店" in pe.report(lang="zh")
     ax = pe.plot()
     assert ax.get_xlabel().startswith("weeks since")
+
+
+def test_programme_and_placebo_figures_are_labelled_in_chinese():
+    pe = programme_effect(_panel(3.0, seed=3), n_boot=49, n_permutations=19)
+    zh = assert_labels_in_chinese(lambda lang: pe.plot(lang=lang))
+    assert zh["title"] == [f"各事件时间的项目效应；总体效应 {pe.estimate:,.0f}（每单位每期）"]
+    assert zh["ylabel"] == ["效应：销售额 (元)"]
+    zh = assert_labels_in_chinese(lambda lang: pe.refutation.plot(lang=lang), keep=["ATT"])
+    assert zh["legend"] == ["安慰剂分配", "真实分配"]
+    assert_refuses_unknown_lang(pe.plot, pe.refutation.plot)

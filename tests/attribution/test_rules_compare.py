@@ -10,6 +10,7 @@ import pytest
 
 from kosresearch.attribution import compare_periods, credit_orders
 from kosresearch.errors import KosDataError, KosParameterError
+from tests.attribution._figures import assert_labels_in_chinese, assert_refuses_unknown_lang
 
 T = pd.Timestamp
 
@@ -92,3 +93,29 @@ def test_compare_periods_refuses_unknown_events_and_empty_periods():
         compare_periods(d, value_col="sales", time_col="day", before=None, after="618 2023")
     with pytest.raises(KosParameterError, match="align='solar'"):
         compare_periods(d, value_col="sales", time_col="day", before=None, after="618 2024", align="solar")
+
+
+# ----------------------------------------------------------------------------- figures in Chinese
+
+
+def test_credit_figure_labels_rules_legend_and_axis_in_chinese(shop):
+    orders, codes, touch = shop
+    c = credit_orders(orders, codes, touch)
+    zh = assert_labels_in_chinese(lambda lang: c.plot(lang=lang), ticks="y")
+    assert zh["yticks"] == ["促销码", "专属链接", "绑定顾问", "未归因"]
+    assert zh["xlabel"] == ["规则归因占比"]
+    assert_refuses_unknown_lang(c.plot)
+
+
+def test_period_figure_names_the_periods_and_the_lunar_alignment_in_chinese():
+    d = _daily()
+    c = compare_periods(d, value_col="sales", time_col="day", before=None, after="cny 2025")
+    zh = assert_labels_in_chinese(lambda lang: c.plot(lang=lang))
+    assert zh["legend"] == ["对比期：春节 2024", "关注期：春节 2025"]
+    assert "按农历对齐" in zh["xlabel"][0] and zh["title"] == ["描述性对比（非因果）"]
+    r = compare_periods(d, value_col="sales", time_col="day", before=None, after=("2025-01-20", "2025-02-10"))
+    zh = assert_labels_in_chinese(lambda lang: r.plot(lang=lang))
+    assert zh["legend"][0] == "对比期：2024-02-01 至 2024-02-22（去年同期，按农历对齐）"
+    named = compare_periods(d, value_col="sales", time_col="day", before="双11 2023", after=("2024-11-01", "2024-11-20"))
+    assert named.labels_zh == {"before": "双11 2023", "after": "2024-11-01 至 2024-11-20"}
+    assert_refuses_unknown_lang(c.plot)
