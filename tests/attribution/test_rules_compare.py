@@ -119,3 +119,19 @@ def test_period_figure_names_the_periods_and_the_lunar_alignment_in_chinese():
     named = compare_periods(d, value_col="sales", time_col="day", before="双11 2023", after=("2024-11-01", "2024-11-20"))
     assert named.labels_zh == {"before": "双11 2023", "after": "2024-11-01 至 2024-11-20"}
     assert_refuses_unknown_lang(c.plot)
+
+
+def test_period_figure_states_the_alignment_that_was_used():
+    d = _daily()
+    cases = {("cny 2025", None): ("lunar", "aligned by lunar date"),
+             ("618 2024", None): ("event", "aligned by event"),
+             (("2025-01-20", "2025-02-10"), None): ("lunar", "aligned by lunar date"),
+             ("618 2024", "618 2023"): ("given", None)}
+    for (after, before), (align, words) in cases.items():
+        c = compare_periods(d, value_col="sales", time_col="day", before=before, after=after)
+        xlabel = c.plot().get_xlabel()
+        assert c.align == align
+        assert (words in xlabel) if words else xlabel == "days from the start of the period"
+    cal = compare_periods(d, value_col="sales", time_col="day", before=None, after=("2025-01-20", "2025-02-10"),
+                          align="calendar")
+    assert cal.align == "calendar" and cal.plot().get_xlabel() == "days from the start of the period"

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from kosresearch import customer_month_activity, open_dataset
+from kosresearch.data.features import ACTIVITY_COLUMNS
 from kosresearch.errors import KosParameterError
 from kosresearch.paths import sample_data_dir
 from tests.data.helpers import make_tables
@@ -32,6 +33,8 @@ def test_activity_of_a_hand_made_dataset_is_counted_by_customer_and_month():
         ("c3", "2024-02", 1, 300.0, 1, 0, 0, 0, 1),
     ]
     assert set(got["region"]) == {"east", "west"}
+    assert list(got.columns) == list(ACTIVITY_COLUMNS)
+    assert got.dtypes[list(ACTIVITY_COLUMNS)[3:]].map(str).tolist() == ["int64", "float64"] + ["int64"] * 5
 
 
 def test_period_window_and_weeks():
@@ -73,3 +76,18 @@ def test_sample_region_matches_a_plain_pandas_computation():
     pd.testing.assert_series_equal(g["messages_to_kos"][g["messages_to_kos"] > 0].sort_index(), to_kos.sort_index(),
                                    check_names=False)
     assert not got.duplicated(["customer_id", "period_start"]).any()
+
+
+def test_region_by_region_equals_all_regions_at_once():
+    # one requested region takes the constant-region path; several group by region
+    with open_dataset(sample_data_dir(), regions=["east", "west"], validate=False) as ds:
+        both = customer_month_activity(ds, start="2024-01-01", end="2024-07-01")
+    parts = []
+    for region in ("east", "west"):
+        with open_dataset(sample_data_dir(), regions=[region], validate=False) as ds:
+            parts.append(customer_month_activity(ds, start="2024-01-01", end="2024-07-01"))
+    one_by_one = pd.concat(parts, ignore_index=True)
+    key = ["region", "customer_id", "period_start"]
+    pd.testing.assert_frame_equal(both.sort_values(key).reset_index(drop=True),
+                                  one_by_one.sort_values(key).reset_index(drop=True))
+    assert set(both["region"]) == {"east", "west"} and len(both) > 1000
