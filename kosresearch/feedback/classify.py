@@ -47,8 +47,8 @@ CATEGORY_LABELS: dict[str, tuple[str, str]] = {
 Model = Literal["lexicon", "learned"]
 _MODELS = ("lexicon", "learned")
 #: the labelled files the ``learned`` model is trained on (never the evaluation set)
-TRAINING_FILES: tuple[str, ...] = ("dev_set.csv", "dev_set_v1eval.csv", "dev_set_v2eval.csv")
-#: L2 penalty of the ``learned`` model (fixed before evaluation set 3 was written; not tuned on it)
+TRAINING_FILES: tuple[str, ...] = ("dev_set.csv", "dev_set_v1eval.csv", "dev_set_v2eval.csv", "dev_set_v3eval.csv")
+#: L2 penalty of the ``learned`` model (fixed before evaluation set 3 was written; unchanged since)
 LEARNED_PENALTY = 1.0
 _PUNCT = re.compile(r"^[\s,，.。!！?？;；:：、~～…—\-()（）\[\]【】「」“”\"'‘’/|]+$")
 _CLAUSE_END = re.compile(r"[,，.。!！?？;；~～…\n]")
@@ -82,6 +82,14 @@ class Lexicon:
     substring_weight : float
         Fraction of its weight a term of two or more characters counts with
         when it occurs in the text but segmentation cut it apart.
+    patterns : tuple of (compiled pattern, str, float)
+        Regular expression, term class and weight.
+    induced : Mapping[str, tuple[str, float]]
+        Induced term -> (``service`` / ``product`` / ``praise``, weight):
+        terms estimated from the labelled development data
+        (``lexicon_induced.yml``, see :mod:`kosresearch.feedback.induce`),
+        matched as plain substrings of the text after personal data is
+        masked, longest first and without overlap.
     """
 
     terms: Mapping[str, tuple[str, float]]
@@ -94,10 +102,15 @@ class Lexicon:
     contrast_discount: float = 1.0
     substring_weight: float = 0.0
     patterns: tuple[tuple[re.Pattern, str, float], ...] = ()
+    induced: Mapping[str, tuple[str, float]] = field(default_factory=dict)
 
     @property
     def max_tokens(self) -> int:
         return 3
+
+    @functools.cached_property
+    def induced_max_len(self) -> int:
+        return max((len(t) for t in self.induced), default=0)
 
 
 _DEFAULT_LEXICON = "lexicon.yml"
@@ -123,11 +136,16 @@ def _read_yaml(source: Any) -> dict:
     raise KosParameterError(f"lexicon={source!r} must be None, a YAML file path or a mapping")
 
 
-def _default_yaml() -> dict:
+def _default_yaml(name: str = _DEFAULT_LEXICON) -> dict:
     import yaml
 
-    text = resources.files("kosresearch.feedback").joinpath("data", _DEFAULT_LEXICON).read_text(encoding="utf-8")
+    text = resources.files("kosresearch.feedback").joinpath("data", name).read_text(encoding="utf-8")
     return yaml.safe_load(text)
+
+
+def _check_weight(what: str, term: Any, weight: Any) -> None:
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+        raise KosParameterError(f"lexicon {what} weight of {term!r} must be a number of at least 0; got {weight!r}")
 
 
 def _norm(term: str) -> str:
@@ -139,7 +157,11 @@ def load_lexicon(lexicon: Any = None) -> Lexicon:
 
     A term given again takes the new weight (and category); weight 0 removes
     it. ``negators`` and ``service_context`` given are added to the
-    defaults; ``prior`` and ``question_weight`` replace them.
+    defaults; ``prior`` and ``question_weight`` replace them. Induced terms
+    (version 3) come from the file the package lexicon names under
+    ``induced_file``; an extension may add, reweight or remove them under
+    ``induced_terms`` (same shape as ``terms``, categories ``service`` /
+    ``product`` / ``praise`` only).
 
     Raises
     ------
@@ -147,9 +169,18 @@ def load_lexicon(lexicon: Any = None) -> Lexicon:
         The extension is not a mapping / file, names an unknown category or
         has a negative or non-numeric weight.
     """
+    return _load_lexicon(lexicon, with_induced=True)
+
+
+def _load_lexicon(lexicon: Any, *, with_induced: bool) -> Lexicon:
+    """:func:`load_lexicon`; ``with_induced=False`` leaves out the induced file (to induce it anew)."""
     base = _default_yaml()
     terms: dict[str, tuple[str, float]] = {}
+    induced: dict[str, tuple[str, float]] = {}
     layers = [base] if lexicon is None else [base, _read_yaml(lexicon)]
+    if with_induced and base.get("induced_file"):
+        base = {**base, "induced_terms": _default_yaml(base["induced_file"])["terms"]}
+        layers[0] = base
     negators: set[str] = set()
     context: set[str] = set()
     contrast: set[str] = set()
@@ -161,13 +192,22 @@ def load_lexicon(lexicon: Any = None) -> Lexicon:
             if cat not in _TERM_CLASSES:
                 raise KosParameterError(f"lexicon terms category {cat!r} is unknown; use one of {list(_TERM_CLASSES)}")
             for term, weight in (entries or {}).items():
-                if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-                    raise KosParameterError(f"lexicon weight of {term!r} must be a number of at least 0; got {weight!r}")
+                _check_weight("term", term, weight)
                 key = _norm(term)
                 if weight == 0:
                     terms.pop(key, None)
                 else:
                     terms[key] = (cat, float(weight))
+        for cat, entries in (layer.get("induced_terms") or {}).items():
+            if cat not in CATEGORIES:
+                raise KosParameterError(f"lexicon induced_terms category {cat!r} is unknown; use one of {list(CATEGORIES)}")
+            for term, weight in (entries or {}).items():
+                _check_weight("induced term", term, weight)
+                key = _norm(term)
+                if weight == 0:
+                    induced.pop(key, None)
+                elif key:
+                    induced[key] = (cat, float(weight))
         negators |= {_norm(x) for x in layer.get("negators") or ()}
         context |= {_norm(x) for x in layer.get("service_context") or ()}
         contrast |= {_norm(x) for x in layer.get("contrast") or ()}
@@ -211,6 +251,7 @@ def load_lexicon(lexicon: Any = None) -> Lexicon:
         contrast_discount=numbers["contrast_discount"],
         substring_weight=numbers["substring_weight"],
         patterns=tuple(patterns.values()),
+        induced=induced,
     )
 
 
@@ -325,11 +366,41 @@ def _score(text: str, lex: Lexicon) -> tuple[dict[str, float], list[str]]:
     if complaint:
         to = "service" if any(w in norm for w in lex.service_context) else "product"
         scores[to] += complaint
+    # 4. induced terms, on the masked text, longest first without overlap
+    for term in dict.fromkeys(match_induced(_mask_norm(text), lex)):  # once per text, as induced
+        cat, weight = lex.induced[term]
+        scores[cat] += weight
+        matched.append(f"{term}*")
     clauses = [c.strip() for c in _CLAUSE_END.split(norm)]
     if "?" in norm or "？" in norm or any(c.endswith(("吗", "呢")) for c in clauses if c):
         scores["service"] += lex.question_weight
         matched.append("?")
     return scores, matched
+
+
+def _mask_norm(text: str) -> str:
+    """The text as induced terms are matched in: personal data masked, normalised, whitespace removed."""
+    from kosresearch.privacy import mask_personal_data
+
+    return re.sub(r"\s+", "", _norm_text(mask_personal_data(text)))
+
+
+def match_induced(compact: str, lex: Lexicon) -> list[str]:
+    """Induced terms found in ``compact`` (see :func:`_mask_norm`): left to right, longest first, no overlap."""
+    found: list[str] = []
+    if not lex.induced:
+        return found
+    i, n, longest = 0, len(compact), lex.induced_max_len
+    while i < n:
+        for k in range(min(longest, n - i), 0, -1):
+            cand = compact[i:i + k]
+            if cand in lex.induced:
+                found.append(cand)
+                i += k
+                break
+        else:
+            i += 1
+    return found
 
 
 # --------------------------------------------------------------------------- learned model
@@ -464,8 +535,8 @@ def classify_feedback(
         lexicon ``kosresearch/feedback/data/lexicon.yml`` (transparent,
         extendable with ``lexicon=``). ``learned``: an L2-penalised multinomial
         logistic regression over jieba words and character 1-3-grams, trained
-        (on first use, a few seconds) on the 825 labelled development texts
-        shipped with the package; more accurate on unseen text (see Notes).
+        (on first use, a few seconds) on the 1,136 labelled development texts
+        shipped with the package (see Notes).
     lexicon : str, path or mapping, optional
         Extension merged over the package lexicon (same YAML shape; see
         :func:`load_lexicon`), e.g. a brand's product words.
@@ -478,7 +549,7 @@ def classify_feedback(
         under the model, between 1/3 and 1), ``score_service``,
         ``score_product``, ``score_praise`` (summed term weights) and
         ``matched`` (the lexicon terms found, ``(-)`` marking negated
-        praise or defects; for ``learned``, the three words that pushed most
+        praise or defects, ``*`` induced terms; for ``learned``, the three words that pushed most
         towards the category, from the text after personal data is masked).
         For ``learned`` the scores are the three class probabilities.
 
@@ -502,10 +573,15 @@ def classify_feedback(
     with the lexicon's terms added to its dictionary; terms are matched
     longest-first and a praise word after a negator (不, 没 ...) counts as a
     complaint, routed to service when the text names staff, delivery or
-    installation and to product otherwise. Scores become probabilities
-    :math:`p_c \\propto \\pi_c e^{s_c}` with the lexicon's prior
-    :math:`\\pi`; a text without any lexicon term gets the prior's most
-    common category with low confidence. The confidence is a heuristic
+    installation and to product otherwise. Version 3 adds about 1,100
+    induced terms (``lexicon_induced.yml``: character 2-3-grams and words
+    that mark a category in the labelled development data by the weighted
+    log-odds ratio of Monroe, Colaresi & Quinn 2008; see
+    :mod:`kosresearch.feedback.induce`), matched on the masked text. Scores
+    become probabilities :math:`p_c \\propto \\pi_c e^{s_c}` with the
+    lexicon's prior :math:`\\pi` (the category shares of the development
+    data); a text without any term gets the prior's most common category
+    with low confidence. The confidence is a heuristic
     score, not a calibrated probability: check it against the evaluation
     set.
 

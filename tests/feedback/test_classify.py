@@ -178,6 +178,7 @@ def test_the_classifier_data_files_are_package_data():
     patterns = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
         "package-data"]["kosresearch"]
     data = root / "kosresearch" / "feedback" / "data"
-    for name in ("lexicon.yml", "dev_set.csv", "dev_set_v1eval.csv", "dev_set_v2eval.csv", "evaluation_set.csv"):
+    for name in ("lexicon.yml", "lexicon_induced.yml", "dev_set.csv", "dev_set_v1eval.csv", "dev_set_v2eval.csv",
+                 "dev_set_v3eval.csv", "evaluation_set.csv"):
         assert (data / name).exists(), name
         assert any(fnmatch.fnmatch(f"feedback/data/{name}", p.replace("**/", "*")) for p in patterns), name
