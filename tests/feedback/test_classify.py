@@ -33,17 +33,21 @@ def test_the_evaluation_set_is_large_labelled_and_kept_apart_from_the_developmen
 
 
 def test_the_learned_classifier_meets_its_target_on_the_evaluation_set(evaluation):
+    # README: 0.858 (273 of 318) on evaluation set 4; the tolerance allows 3 items to flip
     pred = classify_feedback(evaluation["text"], model="learned")
     result = evaluate_classifier(evaluation["label"], pred["category"])
+    assert result.accuracy == pytest.approx(0.858, abs=0.01)
     assert result.accuracy >= 0.85
-    per_class = result.per_class()
-    assert (per_class["precision"] >= 0.75).all() and (per_class["recall"] >= 0.75).all()
+    per_class = result.per_class()  # README: lowest 0.816 (praise precision)
+    assert (per_class["precision"] >= 0.80).all() and (per_class["recall"] >= 0.80).all()
 
 
 def test_the_lexicon_classifier_keeps_its_documented_accuracy(evaluation):
-    # README: 0.746 on evaluation set 3 (below the target; see the README for why)
+    # README: version 3 reached 0.818 (260 of 318) on evaluation set 4 (below the 0.85 target)
     pred = classify_feedback(evaluation["text"], model="lexicon")
-    assert evaluate_classifier(evaluation["label"], pred["category"]).accuracy >= 0.70
+    accuracy = evaluate_classifier(evaluation["label"], pred["category"]).accuracy
+    assert accuracy == pytest.approx(0.818, abs=0.01)
+    assert accuracy >= 0.80
 
 
 @pytest.mark.parametrize("model", ["lexicon", "learned"])
