@@ -83,13 +83,61 @@ def _best_fit(y, X, seasonal_period):
     return _fit_uc(y, X, seasonal_period, "llevel" if X is not None else "lltrend")
 
 
-def _simulate_post(res, X_post, n_post: int, n_sims: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
+#: parameter vectors drawn from the asymptotic normal of the MLE per counterfactual (0: plug-in MLE only)
+_PARAM_DRAWS = 50
+
+
+def _simulate_paths(res, X_post, n_post: int, reps: int, rng: np.random.Generator) -> np.ndarray:
     try:
-        sims = res.simulate(n_post, anchor="end", repetitions=n_sims, exog=X_post, rng=rng)
+        sims = res.simulate(n_post, anchor="end", repetitions=reps, exog=X_post, rng=rng)
     except TypeError:  # statsmodels < 0.15 names it random_state
-        sims = res.simulate(n_post, anchor="end", repetitions=n_sims, exog=X_post, random_state=rng)
-    return np.asarray(sims, dtype=float).reshape(n_post, n_sims)
+        sims = res.simulate(n_post, anchor="end", repetitions=reps, exog=X_post, random_state=rng)
+    return np.asarray(sims, dtype=float).reshape(n_post, reps)
+
+
+def _unconstrained_cov(res) -> np.ndarray:
+    """Covariance of the MLE on the optimizer's unconstrained scale (standard deviations for variances).
+
+    Inverse of the negative central-difference Hessian of the log-likelihood in
+    the unconstrained parameters; directions without negative curvature get
+    no variance. On this scale a variance estimated at zero sits at a smooth
+    maximum, so its uncertainty is still finite.
+    """
+    from statsmodels.tools.numdiff import approx_hess3
+
+    model = res.model
+    u = np.asarray(model.untransform_params(np.asarray(res.params)), dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hess = approx_hess3(u, lambda v: model.loglike(v, transformed=False))
+    info = -(hess + hess.T) / 2
+    if not np.isfinite(info).all():
+        return np.zeros_like(info)
+    vals, vecs = np.linalg.eigh(info)
+    keep = vals > 1e-8 * np.abs(vals).max()
+    inv = np.divide(1.0, vals, out=np.zeros_like(vals), where=keep)
+    return (vecs * inv) @ vecs.T
+
+
+def _simulate_post(res, X_post, n_post: int, n_sims: int, seed: int) -> np.ndarray:
+    """``n_sims`` counterfactual paths: per parameter draw, re-filter the pre-period and simulate from its end state."""
+    rng = np.random.default_rng(seed)
+    k = min(_PARAM_DRAWS, n_sims)
+    if k < 1:
+        return _simulate_paths(res, X_post, n_post, n_sims, rng)
+    model = res.model
+    u = np.asarray(model.untransform_params(np.asarray(res.params)), dtype=float)
+    paths = []
+    try:
+        draws = rng.multivariate_normal(u, _unconstrained_cov(res), size=k, method="eigh")
+        for u_k, reps in zip(draws, np.diff(np.linspace(0, n_sims, k + 1).round().astype(int))):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res_k = model.filter(model.transform_params(u_k), cov_type="none")
+            paths.append(_simulate_paths(res_k, X_post, n_post, int(reps), rng))
+    finally:
+        model.update(res.params)  # leave the model at the MLE for the in-sample predictions
+    return np.concatenate(paths, axis=1)
 
 
 @dataclass(frozen=True, repr=False)
@@ -300,18 +348,37 @@ def causal_impact(
 
     Notes
     -----
-    Following Brodersen, Gallusser, Koehler, Remy & Scott (2015, Annals of
-    Applied Statistics 9(1)): a structural time-series model (statsmodels
-    ``UnobservedComponents``; a local level when control series are given,
-    which then carry the common trend and season, a local linear trend
-    without them; plus seasonal and regression components) is fitted on
-    the pre-period only; the post-period counterfactual is simulated from the
-    filtered state at the end of the pre-period (state and observation
-    noise). Unlike CausalImpact's Bayesian fit, the parameters are maximum
-    likelihood estimates, so parameter uncertainty is not propagated and the
-    intervals are somewhat narrow for short pre-periods. The in-time placebo
-    refits the model on the first 2/3 of the pre-period and tests a fake
-    intervention on the last third; it should find nothing.
+    The model follows CausalImpact (Brodersen, Gallusser, Koehler, Remy &
+    Scott 2015, Annals of Applied Statistics 9(1)): a structural time-series
+    model (statsmodels ``UnobservedComponents``; a local level when control
+    series are given, which then carry the common trend and season, a local
+    linear trend without them; plus seasonal and regression components) is
+    fitted on the pre-period only, and the post-period counterfactual is
+    simulated. CausalImpact samples the parameters from a Bayesian posterior;
+    here they are fitted by maximum likelihood and their uncertainty is
+    propagated by an asymptotic approximation:
+
+    1. 50 parameter vectors are drawn from the normal distribution centred
+       on the MLE on the optimizer's unconstrained scale (standard deviations
+       for the variances, so every draw has positive variances; regression
+       coefficients as they are), with covariance the inverse of the
+       negative central-difference Hessian of the log-likelihood there;
+    2. for each draw the pre-period is re-filtered, and ``n_sims / 50``
+       paths are simulated from the filtered state at the end of the
+       pre-period (its uncertainty, then state and observation noise), with
+       the control series' observed post-period values.
+
+    ``n_sims`` is the total number of paths; a fixed ``seed`` gives the same
+    result. Intervals are quantiles over all paths. The normal approximation
+    is poor when a variance is estimated near zero (the local-level variance
+    of a short pre-period often is), so intervals can still be too narrow:
+    in ``benchmarks/coverage_its.py`` (local level + two random-walk controls,
+    12 or 30 post-periods) the 95 % intervals covered the true effect in
+    88-91 % of replicates with 60 pre-periods and 93-96 % with 100, against
+    82-86 % and 89-92 % without the parameter draws.
+
+    The in-time placebo refits the model on the first 2/3 of the pre-period
+    and tests a fake intervention on the last third; it should find nothing.
     """
     check_conf_level(conf_level)
     if not isinstance(n_sims, (int, np.integer)) or n_sims < 100:

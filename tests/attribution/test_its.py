@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kosresearch.attribution import causal_impact, intervention_effect
+from kosresearch.attribution import causal_impact, intervention_effect, its
 from kosresearch.errors import KosDataError, KosParameterError
 from tests.attribution._figures import assert_labels_in_chinese, assert_refuses_unknown_lang
 
@@ -54,6 +54,25 @@ def test_causal_impact_finds_nothing_without_a_shift(shifted):
     r = causal_impact(flat, y_col="y", time_col="week", intervention_start=shifted["week"][80], control_cols=["x"], n_sims=300)
     a = r.summary().loc["average"]
     assert a["effect_low"] <= 0 <= a["effect_high"]
+
+
+def test_causal_impact_widens_the_interval_for_an_uncertain_coefficient_on_a_drifting_control(monkeypatch):
+    """40 pre-periods, 60 post-periods, a control drifting by +0.5 a period: the coefficient's error grows with the drift."""
+    rng = np.random.default_rng(2)
+    n = 100
+    x = 50 + np.cumsum(rng.normal(0.5, 1, n))
+    y = 10 + 0.8 * x + np.cumsum(rng.normal(0, 0.3, n)) + rng.normal(0, 1, n)
+    data = pd.DataFrame({"t": np.arange(n), "y": y, "x": x})
+
+    def width() -> float:
+        a = causal_impact(data, y_col="y", time_col="t", intervention_start=40, control_cols=["x"], n_sims=300,
+                          seed=3).summary(digits=12).loc["average"]
+        return float(a["effect_high"] - a["effect_low"])
+
+    propagated = width()
+    assert width() == propagated  # same seed, same parameter draws and paths
+    monkeypatch.setattr(its, "_PARAM_DRAWS", 0)  # paths from the MLE alone
+    assert propagated > 2 * width()
 
 
 def test_intervention_effect_estimates_the_level_shift_with_an_interval(shifted):
