@@ -1,4 +1,5 @@
-"""Regenerate the nbval golden notebooks: ``make golden``.
+"""Regenerate the nbval golden notebooks: ``make golden`` (all), or
+``python tests/make_golden.py 01_attribution_causality`` (the ones named).
 
 Each report notebook is executed by papermill with its default parameters on
 ``data_samples/`` (working directory ``tests/golden``, as under nbval), then
@@ -41,16 +42,23 @@ def slim(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def main() -> int:
+def main(selected: list[str]) -> int:
+    """Regenerate every golden notebook, or only those named in ``selected`` (file stems)."""
     if not (sample_data_dir() / "truth.json").exists():
         print(f"no sample data at {sample_data_dir()}; run `make sample` first", file=sys.stderr)
         return 1
     GOLDEN.mkdir(exist_ok=True)
     names = list_notebooks(notebooks_dir())
+    unknown = sorted(set(selected) - set(names))
+    if unknown:
+        print(f"unknown notebooks {unknown}; choose from {sorted(names)}", file=sys.stderr)
+        return 2
     for stale in GOLDEN.glob("*.ipynb"):
         if stale.stem not in names:
             stale.unlink()
     for name, path in names.items():
+        if selected and name not in selected:
+            continue
         target = GOLDEN / path.name
         nb = pm.execute_notebook(
             str(path), None, kernel_name="python3", language="python", cwd=str(GOLDEN), progress_bar=False
@@ -61,4 +69,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

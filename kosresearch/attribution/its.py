@@ -211,25 +211,34 @@ class CausalImpactResult(Result):
         s = self._summary
         a, c = s.loc["average"], s.loc["cumulative"]
         pct = f"{self.conf_level:.0%}"
-        sig = self.p_value < 1 - self.conf_level
+        # significant when the interval of the effect excludes zero (the one-sided tail
+        # probability alone, below 1 - conf_level, would be a test at twice that level)
+        sig = c["effect_low"] > 0 or c["effect_high"] < 0
+        placebo_fails = bool(self.placebo) and (self.placebo["effect_low"] > 0 or self.placebo["effect_high"] < 0)
         if lang == "zh":
             txt = (f"干预后平均每期实际值为 {a['actual']:,.0f}，反事实预测为 {a['predicted']:,.0f}"
                    f"（{pct} 区间 {a['pred_low']:,.0f} 至 {a['pred_high']:,.0f}），平均效应 {a['effect']:,.0f}，"
                    f"相对效应 {a['relative_effect']:+.1%}（{pct} 区间 {a['relative_low']:+.1%} 至 {a['relative_high']:+.1%}）；"
-                   f"累计效应 {c['effect']:,.0f}。尾部概率 p = {self.p_value:.3f}，"
-                   + ("效应在统计上显著。" if sig else "不能排除效应为零。"))
+                   f"累计效应 {c['effect']:,.0f}。单侧尾部概率 p = {self.p_value:.3f}，"
+                   + (f"{pct} 区间不含零，效应在统计上显著。" if sig else f"{pct} 区间包含零，不能排除效应为零。"))
             if self.placebo:
-                txt += f"干预前时期内的时间安慰剂检验 p = {self.placebo['p_value']:.3f}。"
+                txt += f"干预前时期内的时间安慰剂检验 p = {self.placebo['p_value']:.3f}"
+                txt += ("：在没有干预的时期也“发现”了效应，模型未能很好地描述干预前的序列（如季节性），上述估计需谨慎对待。"
+                        if placebo_fails else "，未发现虚假效应。")
             if self.short_pre_period:
                 txt += "注意：干预前时期较短，结论需谨慎。"
         else:
             txt = (f"After the intervention the series averaged {a['actual']:,.0f} per period against a counterfactual of "
                    f"{a['predicted']:,.0f} ({pct} interval {a['pred_low']:,.0f} to {a['pred_high']:,.0f}): an average effect of "
                    f"{a['effect']:,.0f}, or {a['relative_effect']:+.1%} ({pct} interval {a['relative_low']:+.1%} to "
-                   f"{a['relative_high']:+.1%}); cumulative effect {c['effect']:,.0f}. Tail probability p = {self.p_value:.3f}: "
-                   + ("the effect is statistically significant." if sig else "an effect of zero cannot be ruled out."))
+                   f"{a['relative_high']:+.1%}); cumulative effect {c['effect']:,.0f}. One-sided tail probability p = "
+                   f"{self.p_value:.3f}; " + (f"the {pct} interval excludes zero: the effect is statistically significant."
+                                             if sig else f"the {pct} interval includes zero: an effect of zero cannot be ruled out."))
             if self.placebo:
-                txt += f" An in-time placebo inside the pre-period gives p = {self.placebo['p_value']:.3f}."
+                txt += f" An in-time placebo inside the pre-period gives p = {self.placebo['p_value']:.3f}"
+                txt += (": it finds an 'effect' where there was no intervention, so the model does not describe the "
+                        "pre-period well (seasonality, for instance); treat the estimate with caution."
+                        if placebo_fails else " and finds no spurious effect.")
             if self.short_pre_period:
                 txt += " Caution: the pre-period is short."
         return txt

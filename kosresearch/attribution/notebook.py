@@ -162,13 +162,16 @@ def attribution_conclusion(credit: CreditResult, markov: MarkovResult, effect: P
     concern = effect.refutation.any_concern if effect.refutation is not None else None
     reg = md_text(region)
     ch = md_text(str(top["channel"]))
+    pl = impact.placebo
+    its_placebo_fails = bool(pl) and (pl["effect_low"] > 0 or pl["effect_high"] < 0)
     if lang == "zh":
         parts = [
             f"**结论（{reg}）。** 分阶段上线的双重差分估计 KOS 项目使每个门店每周平均增加销售 ¥{e['estimate']:,.0f}"
             f"（{pct} 置信区间 ¥{e['conf_low']:,.0f} 至 ¥{e['conf_high']:,.0f}）；",
             "安慰剂与预趋势检验" + ("提示需要谨慎解读。" if concern else "未发现问题。") if concern is not None else "",
             f"区域层面的反事实分析显示，上线后销售比反事实高 {a['relative_effect']:+.1%}"
-            f"（{pct} 区间 {a['relative_low']:+.1%} 至 {a['relative_high']:+.1%}，尾部概率 p = {impact.p_value:.3f}）。",
+            f"（{pct} 区间 {a['relative_low']:+.1%} 至 {a['relative_high']:+.1%}，尾部概率 p = {impact.p_value:.3f}）"
+            + ("，但其时间安慰剂检验在干预前也发现了效应，该数字需谨慎对待。" if its_placebo_fails else "。"),
             f"多触点归因中，去除效应最大的渠道是 {ch}（{top['removal_effect']:.2f}）。",
             f"促销码、专属链接与绑定顾问规则之外仍有 {none_share:.0%} 的销售无法归属。",
             f"同期对比（{md_text(yoy.table['label'].iloc[1])} 对 {md_text(yoy.table['label'].iloc[0])}）变化 {yoy.relative_change:+.1%}，"
@@ -181,7 +184,9 @@ def attribution_conclusion(credit: CreditResult, markov: MarkovResult, effect: P
         ("the placebo and pre-trend checks " + ("raise a concern, so read it with care. " if concern else "raise no concern. "))
         if concern is not None else "",
         f"At region level, sales after the launch ran {a['relative_effect']:+.1%} above the counterfactual "
-        f"({pct} interval {a['relative_low']:+.1%} to {a['relative_high']:+.1%}; tail probability p = {impact.p_value:.3f}). ",
+        f"({pct} interval {a['relative_low']:+.1%} to {a['relative_high']:+.1%}; tail probability p = {impact.p_value:.3f})"
+        + ("; its in-time placebo also finds an effect before the launch, so this number needs care. "
+           if its_placebo_fails else ". "),
         f"Among touchpoint channels, {ch} has the largest Markov removal effect ({top['removal_effect']:.2f}). ",
         f"Promo codes, exclusive links and bound advisors leave {none_share:.0%} of sales uncredited. ",
         f"The same-period comparison ({md_text(yoy.table['label'].iloc[1])} vs {md_text(yoy.table['label'].iloc[0])}) "

@@ -107,3 +107,46 @@ def test_counterfactual_figures_are_labelled_in_chinese(impact, shifted):
     zh = assert_labels_in_chinese(lambda lang: r.plot(lang=lang))
     assert zh["title"][0].startswith("水平变化") and "95% 置信区间" in zh["title"][0]
     assert_refuses_unknown_lang(impact.plot, impact.plot_cumulative, r.plot)
+
+
+def test_report_calls_an_effect_significant_only_when_its_interval_excludes_zero(impact):
+    import dataclasses
+
+    s = impact.summary()
+    assert s.loc["cumulative", "effect_low"] > 0 and "excludes zero" in impact.report(lang="en")
+    # a small one-sided tail probability with an interval that includes zero is not called significant
+    wide = s.copy()
+    wide.loc["cumulative", "effect_low"] = -1.0
+    r = dataclasses.replace(impact, p_value=0.03, _summary=wide)
+    assert "cannot be ruled out" in r.report(lang="en") and "significant" not in r.report(lang="en")
+    assert "包含零" in r.report(lang="zh") and "显著" not in r.report(lang="zh")
+    assert "finds no spurious effect" in impact.report(lang="en")
+
+
+def test_report_warns_when_the_in_time_placebo_finds_an_effect(impact):
+    import dataclasses
+
+    failing = dataclasses.replace(impact, placebo={**impact.placebo, "effect_low": 1.0, "effect_high": 5.0,
+                                                   "p_value": 0.004})
+    assert "does not describe the pre-period well" in failing.report(lang="en")
+    assert "需谨慎" in failing.report(lang="zh")
+
+
+def test_conclusion_carries_the_counterfactual_placebo_warning(impact):
+    import dataclasses
+    from types import SimpleNamespace
+
+    from kosresearch.attribution.notebook import attribution_conclusion
+
+    effect = SimpleNamespace(table=pd.DataFrame({"estimate": [1200.0], "conf_low": [800.0], "conf_high": [1600.0]}),
+                             conf_level=0.95, refutation=SimpleNamespace(any_concern=False))
+    markov = SimpleNamespace(table=pd.DataFrame({"channel": ["kos_chat", "ads"], "removal_effect": [0.4, 0.2]}))
+    credit = SimpleNamespace(coverage=pd.DataFrame({"rule": ["promo_code", "none"], "sales_share": [0.7, 0.3]}))
+    yoy = SimpleNamespace(table=pd.DataFrame({"label": ["cny 2024", "cny 2025"]}), relative_change=0.05)
+    failing = dataclasses.replace(impact, placebo={**impact.placebo, "effect_low": 1.0, "effect_high": 5.0})
+    for result, warned in ((impact, False), (failing, True)):
+        en = attribution_conclusion(credit, markov, effect, result, yoy, region="east", lang="en")
+        zh = attribution_conclusion(credit, markov, effect, result, yoy, region="east", lang="zh")
+        assert ("in-time placebo also finds an effect" in en) is warned
+        assert ("时间安慰剂检验在干预前也发现了效应" in zh) is warned
+        assert "¥1,200" in en and "30%" in en
