@@ -23,7 +23,7 @@ from kosresearch._validation import check_conf_level
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["Result", "critical_value", "normal_interval", "tidy_estimates", "new_axes"]
+__all__ = ["Result", "critical_value", "normal_interval", "wilson_interval", "tidy_estimates", "new_axes"]
 
 ESTIMATE_COLUMNS = ("term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high")
 
@@ -43,6 +43,18 @@ def normal_interval(estimate, std_error, conf_level: float = 0.95, *, df: float 
     est = np.asarray(estimate, dtype=float)
     se = np.asarray(std_error, dtype=float)
     return est - c * se, est + c * se
+
+
+def wilson_interval(successes, trials, conf_level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """``(conf_low, conf_high)`` of the Wilson score interval of a proportion, vectorised (NaN where ``trials`` is 0)."""
+    z = critical_value(conf_level)
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return np.where(n > 0, centre - half, np.nan), np.where(n > 0, centre + half, np.nan)
 
 
 def tidy_estimates(

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from kosresearch._results import Result, new_axes, tidy_estimates
-from kosresearch._validation import check_choice, check_conf_level, require_columns
+from kosresearch._validation import check_conf_level, require_columns
 from kosresearch.errors import KosDataError, KosParameterError
 from kosresearch.report.text import check_lang, t
 
@@ -207,7 +207,7 @@ class CausalImpactResult(Result):
 
     def report(self, *, lang: str = "en") -> str:
         """A plain-language paragraph (``lang`` = ``"zh"`` or ``"en"``)."""
-        check_choice("lang", lang, ("zh", "en"))
+        check_lang(lang)
         s = self._summary
         a, c = s.loc["average"], s.loc["cumulative"]
         pct = f"{self.conf_level:.0%}"

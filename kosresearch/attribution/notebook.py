@@ -12,7 +12,6 @@ from typing import Any
 
 import pandas as pd
 
-from kosresearch._validation import check_choice
 from kosresearch.attribution.compare import DESCRIPTIVE_NOTE, PeriodComparison
 from kosresearch.attribution.its import CausalImpactResult
 from kosresearch.attribution.mta import MarkovResult
@@ -21,6 +20,7 @@ from kosresearch.attribution.placebo import ProgrammeEffect
 from kosresearch.attribution.rules import CreditResult
 from kosresearch.calendar import retail_events
 from kosresearch.errors import KosDataError
+from kosresearch.report.text import check_lang
 
 __all__ = [
     "open_all_regions",
@@ -124,7 +124,7 @@ def attribution_headlines(effect: ProgrammeEffect, impact: CausalImpactResult, m
     from kosresearch.report.headlines import Headline
     from kosresearch.report.text import t
 
-    check_choice("lang", lang, ("zh", "en"))
+    check_lang(lang)
     e = effect.table.iloc[0]
     a = impact.summary().loc["average"]
     top = markov.table.sort_values("removal_effect", ascending=False).iloc[0]
@@ -152,7 +152,7 @@ def attribution_conclusion(credit: CreditResult, markov: MarkovResult, effect: P
     """The conclusion paragraph (Markdown), every number taken from the results."""
     from kosresearch.report.text import md_text
 
-    check_choice("lang", lang, ("zh", "en"))
+    check_lang(lang)
     e = effect.table.iloc[0]
     pct = f"{effect.conf_level:.0%}"
     a = impact.summary().loc["average"]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from kosresearch._results import Result, new_axes
-from kosresearch._validation import check_choice, check_conf_level
+from kosresearch._validation import check_conf_level
 from kosresearch.attribution.did import AggteResult, AttGtResult, _att_gt_arrays, _prepare_panel, att_gt
 from kosresearch.errors import KosDataError, KosParameterError
 from kosresearch.report.text import check_lang, t
@@ -283,7 +283,7 @@ class ProgrammeEffect(Result):
 
     def report(self, *, lang: str = "en", unit: str = "store-week", currency: str = "¥") -> str:
         """A plain-language paragraph with the estimate, its interval and the checks."""
-        check_choice("lang", lang, ("zh", "en"))
+        check_lang(lang)
         r = self.table.iloc[0]
         pct = f"{self.conf_level:.0%}"
         concern = self.refutation.any_concern if self.refutation is not None else None

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from kosresearch.errors import KosParameterError
+from kosresearch.report.text import check_lang
 
 __all__ = [
     "LEVEL_LABELS",
@@ -65,13 +65,6 @@ METRIC_LABELS: Mapping[str, tuple[str, str]] = {
     "interaction_rate": ("互动率", "interaction rate"),
     "lead_rate": ("线索率", "lead rate"),
 }
-
-
-def check_lang(lang: str) -> str:
-    """Refuse a language other than ``"zh"`` or ``"en"``."""
-    if lang not in LANGS:
-        raise KosParameterError(f"lang={lang!r} is not supported; choose one of {list(LANGS)}")
-    return lang
 
 
 def level_label(term: str, level: Any, lang: str) -> str:

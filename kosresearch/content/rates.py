@@ -1240,7 +1240,7 @@ def cross_rate_ratios(
     rr_rows = model.table.set_index("level")
     z = critical_value(conf_level)
     out = []
-    inter_vecs, inter_idx = [], []
+    inter_vecs = []
     r0i, c0i = row_levels.index(r0), col_levels.index(c0)
     for r, rl in enumerate(row_levels):
         for c, cl in enumerate(col_levels):

@@ -487,7 +487,6 @@ def _simulate_region(sc, ri: int, region: str, seed: int) -> RegionResult:  # no
 
     # ---- messages -------------------------------------------------------------------------
     msgs = _Messages()
-    tier_at = lambda c, t: states[c, win.month_of(t)]  # noqa: E731
     bc = np.flatnonzero(bound)
     # first contact after acquisition (SLA): KOS writes, the customer may answer
     fc_k = c_kos[bc]

@@ -49,9 +49,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from kosresearch._results import Result, new_axes
+from kosresearch._results import Result, new_axes, wilson_interval
 from kosresearch._validation import check_choice, check_conf_level
 from kosresearch.errors import KosDataError, KosParameterError
 
@@ -643,18 +643,6 @@ def classify_feedback(
 # --------------------------------------------------------------------------- evaluation
 
 
-def _wilson(k: np.ndarray, n: np.ndarray, conf_level: float) -> tuple[np.ndarray, np.ndarray]:
-    from scipy import stats
-
-    z = stats.norm.ppf(0.5 + conf_level / 2)
-    k = np.asarray(k, float)
-    n = np.asarray(n, float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return np.where(n > 0, centre - half, np.nan), np.where(n > 0, centre + half, np.nan)
-
 
 @dataclass(frozen=True)
 class ClassifierEvaluation(Result):
@@ -764,7 +752,7 @@ def evaluate_classifier(
     n = c.sum()
     correct = np.trace(c)
     rows = []
-    lo, hi = _wilson(correct, n, conf_level)
+    lo, hi = wilson_interval(correct, n, conf_level)
     rows.append(("accuracy", correct / n, float(lo), float(hi), n))
     po = correct / n
     pe = float((c.sum(axis=0) * c.sum(axis=1)).sum()) / n**2
@@ -778,8 +766,8 @@ def evaluate_classifier(
         tp = c[i, i]
         pp = c[:, i].sum()
         ap = c[i, :].sum()
-        plo, phi = _wilson(tp, pp, conf_level)
-        rlo, rhi = _wilson(tp, ap, conf_level)
+        plo, phi = wilson_interval(tp, pp, conf_level)
+        rlo, rhi = wilson_interval(tp, ap, conf_level)
         prec = tp / pp if pp else np.nan
         rec = tp / ap if ap else np.nan
         f1 = 2 * prec * rec / (prec + rec) if pp and ap and (prec + rec) > 0 else np.nan

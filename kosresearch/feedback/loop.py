@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from kosresearch._results import Result, new_axes, tidy_estimates
+from kosresearch._results import Result, new_axes, tidy_estimates, wilson_interval
 from kosresearch._validation import check_choice, check_conf_level, check_positive
 from kosresearch.errors import KosDataError, KosParameterError
 from kosresearch.feedback.classify import CATEGORIES, CATEGORY_LABELS, Model, classify_feedback
+from kosresearch.report.text import check_lang
 from kosresearch.scorecard._sql import customer_quarter_tiers_sql
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,11 +28,6 @@ __all__ = [
 
 By = Literal["kos", "region"]
 
-
-def _check_lang(lang: str) -> bool:
-    if lang not in ("zh", "en"):
-        raise KosParameterError(f"lang={lang!r} is not supported; allowed: ['zh', 'en']")
-    return lang == "zh"
 
 
 def feedback_categories(dataset, *, model: Model = "learned") -> pd.DataFrame:
@@ -73,18 +69,6 @@ def feedback_categories(dataset, *, model: Model = "learned") -> pd.DataFrame:
 # --------------------------------------------------------------------------- funnel
 
 
-def _wilson(k, n, conf_level: float):
-    from scipy import stats
-
-    z = stats.norm.ppf(0.5 + conf_level / 2)
-    k = np.asarray(k, float)
-    n = np.asarray(n, float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return np.where(n > 0, centre - half, np.nan), np.where(n > 0, centre + half, np.nan)
-
 
 @dataclass(frozen=True)
 class FeedbackFunnelResult(Result):
@@ -120,7 +104,7 @@ class FeedbackFunnelResult(Result):
 
     def summary(self, *, digits: int = 2, lang: str = "en") -> pd.DataFrame:
         """All categories together, per group: volume, response, resolution, closure rate with interval."""
-        zh = _check_lang(lang)
+        zh = check_lang(lang) == "zh"
         t = self.table[self.table["category"] == "all"].sort_values("estimate", ascending=False)
         pct = f"{self.conf_level:.0%}"
         out = pd.DataFrame({("区域" if zh else "region"): t["region"].to_numpy()})
@@ -142,7 +126,7 @@ class FeedbackFunnelResult(Result):
         """Funnel plot of loop-closure rates (all categories) against volume, with limits around the pool."""
         from kosresearch import _shrinkage
 
-        zh = _check_lang(lang)
+        zh = check_lang(lang) == "zh"
         ax = new_axes(ax)
         t = self.table[(self.table["category"] == "all") & (self.table["n_feedback"] > 0)]
         if len(t) == 0:
@@ -169,7 +153,7 @@ class FeedbackFunnelResult(Result):
 
     def plot_volume(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
         """Monthly feedback volume by category (stacked areas)."""
-        zh = _check_lang(lang)
+        zh = check_lang(lang) == "zh"
         ax = new_axes(ax, figsize=(8.0, 3.5))
         v = self.volume.groupby(["month", "category"])["n_feedback"].sum().unstack("category").fillna(0)
         v = v.reindex(columns=[c for c in CATEGORIES if c in v.columns])
@@ -182,7 +166,7 @@ class FeedbackFunnelResult(Result):
 
     def plot_stages(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
         """Funnel stages (received, responded, resolved, closed) per category, as grouped bars."""
-        zh = _check_lang(lang)
+        zh = check_lang(lang) == "zh"
         ax = new_axes(ax)
         s = self.stages()
         s = s[s["category"] != "all"].groupby("category")[["received", "responded", "resolved", "closed"]].sum()
@@ -303,7 +287,7 @@ def feedback_funnel(
     table["n_routed"] = np.where(is_product, table["n_resolved"], np.nan)
     table["routed_share"] = np.where(is_product, table["resolved_share"], np.nan)
     table["estimate"] = table["n_closed"] / table["n_feedback"]
-    table["conf_low"], table["conf_high"] = _wilson(table["n_closed"], table["n_feedback"], conf_level)
+    table["conf_low"], table["conf_high"] = wilson_interval(table["n_closed"], table["n_feedback"], conf_level)
     if by == "kos":
         names = dataset.sql("SELECT kos_id, name AS kos_name FROM kos")
         table = table.merge(names, on="kos_id", how="left")
@@ -365,7 +349,7 @@ class LoopClosureResult(Result):
 
     def plot(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
         """Kaplan-Meier cumulative repurchase after feedback, closed vs not closed, with pointwise intervals."""
-        zh = _check_lang(lang)
+        zh = check_lang(lang) == "zh"
         ax = new_axes(ax)
         names = {"closed": ("已闭环", "loop closed"), "not_closed": ("未闭环", "not closed")}
         for i, (grp, c) in enumerate(self.curves.groupby("group", sort=True)):

@@ -18,12 +18,12 @@ __all__ = ["feedback_headlines", "feedback_digest", "feedback_narrative", "closu
 
 
 def _pooled(funnel: FeedbackFunnelResult) -> tuple[int, int, float, float, float]:
-    from kosresearch.feedback.loop import _wilson
+    from kosresearch._results import wilson_interval
 
     all_rows = funnel.table[funnel.table["category"] == "all"]
     n = int(all_rows["n_feedback"].sum())
     k = int(all_rows["n_closed"].sum())
-    lo, hi = _wilson(k, n, funnel.conf_level)
+    lo, hi = wilson_interval(k, n, funnel.conf_level)
     return n, k, k / n if n else math.nan, float(lo), float(hi)
 
 

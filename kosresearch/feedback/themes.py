@@ -14,6 +14,7 @@ from kosresearch.errors import KosDataError, KosParameterError
 from kosresearch.feedback.classify import Model, _default_lexicon, tokenize
 from kosresearch.feedback.loop import feedback_categories
 from kosresearch.privacy import mask_personal_data
+from kosresearch.report.text import check_lang
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -30,11 +31,6 @@ STOPWORDS: frozenset[str] = frozenset(
 _WORD = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 _CLAUSE = re.compile(r"[，。！？；,.!?;\n]")
 
-
-def _check_lang(lang: str) -> bool:
-    if lang not in ("zh", "en"):
-        raise KosParameterError(f"lang={lang!r} is not supported; allowed: ['zh', 'en']")
-    return lang == "zh"
 
 
 def _excerpt(text: str, theme: str, width: int = 40) -> str:
@@ -71,7 +67,7 @@ class ThemesResult(Result):
     n_suggestions: int = 0
 
     def summary(self, *, digits: int = 3, lang: str = "en") -> pd.DataFrame:
-        zh = _check_lang(lang)
+        zh = check_lang(lang) == "zh"
         t = self.table
         return pd.DataFrame({
             ("主题" if zh else "theme"): t["theme"].to_numpy(),
@@ -82,7 +78,7 @@ class ThemesResult(Result):
 
     def plot(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
         """Horizontal bars of the themes' mention counts."""
-        zh = _check_lang(lang)
+        zh = check_lang(lang) == "zh"
         t = self.table.iloc[::-1]
         ax = new_axes(ax, figsize=(6.0, max(3.0, 0.28 * len(t) + 1.0)))
         ax.barh(np.arange(len(t)), t["n_feedback"], color="C0")

@@ -107,7 +107,7 @@ def render_index(
         f"{e(t('代码版本', 'commit', lang))}: <code>{e(commit or '–')}</code>",
         f"{e(t('作业', 'jobs', lang))}: {len(results) - n_failed} {e(t('成功', 'ok', lang))}, "
         f"{n_failed} {e(t('失败', 'failed', lang))}",
-        f'<a href="manifest.json">manifest.json</a>',
+        '<a href="manifest.json">manifest.json</a>',
     ]
     title = t("KOS 研究报告", "KOS research reports", lang)
     return (

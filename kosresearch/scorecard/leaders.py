@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from kosresearch import _shrinkage
-from kosresearch._results import Result, new_axes
+from kosresearch._results import Result, new_axes, wilson_interval
 from kosresearch._validation import check_conf_level, require_columns
 from kosresearch.errors import KosDataError, KosParameterError
+from kosresearch.report.text import check_lang
 from kosresearch.scorecard._aggregate import Grouper, aggregate, period_labels
 from kosresearch.scorecard.metrics import MetricInfo, metric_info
 
@@ -37,11 +38,6 @@ _DENOMINATORS = {
     "sentiment_messages": ("有情感得分的客户消息数", "customer messages with a sentiment score"),
 }
 
-
-def _check_lang(lang: str) -> bool:
-    if lang not in ("zh", "en"):
-        raise KosParameterError(f"lang={lang!r} is not supported; allowed: ['zh', 'en']")
-    return lang == "zh"
 
 
 def _validated(metrics: pd.DataFrame, since) -> tuple[pd.DataFrame, dict[str, MetricInfo]]:
@@ -111,7 +107,7 @@ class BestPracticesResult(Result):
 
     def summary(self, *, digits: int = 3, lang: str = "en") -> pd.DataFrame:
         """The credibly better KOS with their numbers, for display."""
-        zh = _check_lang(lang)
+        zh = check_lang(lang) == "zh"
         rows = self.leaders
         name = rows["kos_name"].where(rows["kos_name"].notna(), rows["kos_id"])
         pct = f"{self.conf_level:.0%}"
@@ -131,7 +127,7 @@ class BestPracticesResult(Result):
 
     def plot(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
         """Funnel plot: raw share against trials with binomial control limits around the pool mean."""
-        zh = _check_lang(lang)
+        zh = check_lang(lang) == "zh"
         ax = new_axes(ax)
         t = self.table
         pool = float(np.average(t["pool_rate"], weights=t["trials"])) if len(t) else np.nan
@@ -301,7 +297,7 @@ class LeaderProfileResult(Result):
     top: float = 0.25
 
     def summary(self, *, digits: int = 2, lang: str = "en") -> pd.DataFrame:
-        zh = _check_lang(lang)
+        zh = check_lang(lang) == "zh"
         t = self.table
         pct = f"{self.conf_level:.0%}"
         return pd.DataFrame({
@@ -317,7 +313,7 @@ class LeaderProfileResult(Result):
 
     def plot(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
         """Effect sizes with intervals, one line per metric."""
-        zh = _check_lang(lang)
+        zh = check_lang(lang) == "zh"
         t = self.table.iloc[::-1]
         ax = new_axes(ax, figsize=(7.0, max(3.0, 0.35 * len(t) + 1.0)))
         y = np.arange(len(t))
@@ -473,7 +469,7 @@ class TeamTrendsResult(Result):
         return out.reset_index(drop=True)
 
     def summary(self, *, digits: int = 3, lang: str = "en") -> pd.DataFrame:
-        zh = _check_lang(lang)
+        zh = check_lang(lang) == "zh"
         t = self.latest()
         return pd.DataFrame({
             ("区域" if zh else "region"): t["region"].to_numpy(),
@@ -486,7 +482,7 @@ class TeamTrendsResult(Result):
 
     def plot(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
         """The team's process and relationship shares over time (one line per metric, intervals shaded)."""
-        zh = _check_lang(lang)
+        zh = check_lang(lang) == "zh"
         ax = new_axes(ax, figsize=(8.0, 4.0))
         shares = ["sla_share", "replied_within_5min_share", "new_member_speak_share", "positive_share"]
         t = self.table[self.table["metric"].isin(shares)]
@@ -512,16 +508,6 @@ def _period_start(labels: pd.Series, period: str | None):
         return pd.to_datetime(labels.str.split("/").str[0])
     return pd.PeriodIndex([pd.Period(v, freq=period) for v in labels]).to_timestamp()
 
-
-def _wilson(s: np.ndarray, n: np.ndarray, conf_level: float) -> tuple[np.ndarray, np.ndarray]:
-    from scipy import stats
-
-    z = stats.norm.ppf(0.5 + conf_level / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = s / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return np.where(n > 0, centre - half, np.nan), np.where(n > 0, centre + half, np.nan)
 
 
 def team_trends(metrics: pd.DataFrame, *, period: str | None = "M", conf_level: float = 0.95) -> TeamTrendsResult:
@@ -566,7 +552,7 @@ def team_trends(metrics: pd.DataFrame, *, period: str | None = "M", conf_level: 
         if m.kind == "share":
             s = grouper.sum(pd.to_numeric(data[m.numerator], errors="coerce").fillna(0).to_numpy()[:, None])[:, 0]
             n = grouper.sum(pd.to_numeric(data[m.denominator], errors="coerce").fillna(0).to_numpy()[:, None])[:, 0]
-            f["conf_low"], f["conf_high"] = _wilson(s, n, conf_level)
+            f["conf_low"], f["conf_high"] = wilson_interval(s, n, conf_level)
             f["n"] = n
         else:
             f["conf_low"] = f["conf_high"] = np.nan

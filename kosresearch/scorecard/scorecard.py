@@ -12,6 +12,7 @@ import pandas as pd
 from kosresearch._results import Result, new_axes
 from kosresearch._validation import check_conf_level, require_columns
 from kosresearch.errors import KosDataError, KosParameterError
+from kosresearch.report.text import check_lang
 from kosresearch.scorecard._aggregate import (
     Grouper,
     aggregate,
@@ -103,7 +104,7 @@ class ScorecardResult(Result):
 
     def summary(self, *, digits: int = 1, lang: str = "en") -> pd.DataFrame:
         """The last period as a display table: KOS, rank with interval, composite, layer scores, key metrics."""
-        zh = _check_lang(lang) == "zh"
+        zh = check_lang(lang) == "zh"
         rows = self.latest()
         name = rows["kos_name"].where(rows["kos_name"].notna(), rows["kos_id"])
         rank = [
@@ -131,7 +132,7 @@ class ScorecardResult(Result):
 
     def plot(self, *, ax: "Axes | None" = None, lang: str = "en") -> "Axes":
         """Rank of each KOS in the last period with its bootstrap interval (overlapping intervals are ties)."""
-        zh = _check_lang(lang) == "zh"
+        zh = check_lang(lang) == "zh"
         rows = self.latest().dropna(subset=["rank"]).sort_values(["rank", "kos_id"], ascending=[False, True])
         ax = new_axes(ax, figsize=(7.0, max(3.0, 0.22 * len(rows) + 1.0)))
         y = np.arange(len(rows))
@@ -148,11 +149,6 @@ class ScorecardResult(Result):
         ax.set_title(f"KOS 综合排名 · {period}" if zh else f"KOS composite rank · {period}")
         return ax
 
-
-def _check_lang(lang: str) -> str:
-    if lang not in ("zh", "en"):
-        raise KosParameterError(f"lang={lang!r} is not supported; allowed: ['zh', 'en']")
-    return lang
 
 
 def _check_weights(weights: Mapping[str, float] | None, available: dict[str, MetricInfo]) -> dict[str, float]:

@@ -195,7 +195,7 @@ def _features_sql(period: str, *, has_messages: bool, has_touchpoints: bool, has
             SELECT cust.*, unnest(generate_series(p0, {trunc('lim.t_end - INTERVAL 1 MICROSECOND')}, {step})) AS p
             FROM cust, lim
         )""",
-        f"""first_order AS (
+        """first_order AS (
             SELECT customer_id, min(ordered_at) AS t_first FROM orders, lim WHERE ordered_at < t_end GROUP BY 1
         )""",
         f"""ord AS (

@@ -19,6 +19,7 @@ import pandas as pd
 from kosresearch._results import Result, new_axes, tidy_estimates
 from kosresearch._validation import check_choice, check_conf_level, check_panel_unique, check_positive, require_columns
 from kosresearch.errors import KosDataError, KosParameterError
+from kosresearch.report.text import check_lang
 from kosresearch.tiers._periods import period_ordinals
 from kosresearch.tiers.transitions import TIER_COLORS, TIER_STATES
 
@@ -707,7 +708,7 @@ def _cutoffs(cutoffs, method: str) -> tuple[float, float]:
 
 def tier_label(tier: str, lang: str = "zh") -> str:
     """Display label of a tier in ``lang`` (``"zh"`` or ``"en"``)."""
-    check_choice("lang", lang, ["zh", "en"])
+    check_lang(lang)
     return TIER_LABELS.get(tier, (tier, tier))[0 if lang == "zh" else 1]
 
 

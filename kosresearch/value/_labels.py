@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from kosresearch._validation import check_choice
+from kosresearch.report.text import check_lang
 
 LANGS = ("zh", "en")
 
@@ -70,8 +70,7 @@ MEASURES: Mapping[str, tuple[str, str]] = {
 
 
 def lang_index(lang: str) -> int:
-    check_choice("lang", lang, LANGS)
-    return LANGS.index(lang)
+    return LANGS.index(check_lang(lang))
 
 
 def channel_label(channel: str, lang: str = "en") -> str:
