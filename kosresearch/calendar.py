@@ -14,7 +14,7 @@ import pandas as pd
 
 from kosresearch.errors import KosParameterError
 
-__all__ = ["LUNAR_NEW_YEAR", "lunar_new_year", "retail_events", "retail_intensity", "EVENT_LABELS"]
+__all__ = ["LUNAR_NEW_YEAR", "LUNAR_EVENTS", "lunar_new_year", "retail_events", "retail_intensity", "EVENT_LABELS"]
 
 #: Gregorian date of the first day of the lunar year (春节), 2015-2035.
 #: Source: Hong Kong Observatory Gregorian-lunar calendar conversion tables.
@@ -50,6 +50,10 @@ EVENT_LABELS: dict[str, dict[str, str]] = {
     "double11": {"zh": "双11", "en": "Double 11"},
     "double12": {"zh": "双12", "en": "Double 12"},
 }
+
+
+#: the windows of :func:`retail_events` that follow the lunar calendar (the others have fixed Gregorian dates)
+LUNAR_EVENTS: frozenset[str] = frozenset({"pre_cny", "cny"})
 
 
 def lunar_new_year(year: int) -> dt.date:

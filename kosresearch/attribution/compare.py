@@ -10,7 +10,7 @@ import pandas as pd
 
 from kosresearch._results import Result, new_axes
 from kosresearch._validation import check_choice, require_columns
-from kosresearch.calendar import EVENT_LABELS, LUNAR_NEW_YEAR, lunar_new_year, retail_events
+from kosresearch.calendar import EVENT_LABELS, LUNAR_EVENTS, LUNAR_NEW_YEAR, lunar_new_year, retail_events
 from kosresearch.errors import KosDataError, KosParameterError
 from kosresearch.report.text import check_lang, t
 
@@ -196,9 +196,9 @@ def compare_periods(
     require_columns(data, {"value_col": value_col, "time_col": time_col}, numeric=["value_col"])
     a_first, a_last, a_label, a_event, a_year = _parse_period(after, "after")
     labels_zh = {"after": _label_zh(a_first, a_last, a_event, a_year)}
-    # the Spring Festival windows move with the lunar calendar: naming them aligns them by lunar date
-    lunar_event = "lunar" if a_event in ("cny", "pre_cny") else "event"
-    matched = "given" if before is not None else (lunar_event if a_event is not None else align)
+    # naming a lunar-dated window (Spring Festival) aligns it by lunar date
+    named = "lunar" if a_event in LUNAR_EVENTS else "event"
+    matched = "given" if before is not None else (named if a_event is not None else align)
     if before is None:
         if a_event is not None:
             b_first, b_last = retail_events(a_year - 1)[a_event]
