@@ -368,6 +368,14 @@ def _ipc_kernel_manager() -> type:
             self.transport = "ipc"
             self.ip = os.path.join(tempfile.gettempdir(), f"kos-ipc-{os.getpid()}-{uuid.uuid4().hex[:12]}")
 
+        async def _async_interrupt_kernel(self) -> None:
+            # jupyter_client sends SIGINT before every shutdown request; an idle kernel that
+            # catches it logs "KeyboardInterrupt caught in kernel" as an ERROR on the worker's
+            # stderr after a good run. A kernel that ignores the shutdown request is still
+            # terminated, then killed, within shutdown_wait_time.
+            if not self.shutting_down:
+                await super()._async_interrupt_kernel()
+
     return IPCKernelManager
 
 

@@ -285,3 +285,38 @@ def test_only_kernel_start_up_errors_count_as_transient():
     assert _is_transient(RuntimeError("Kernel died before replying to kernel_info"))
     assert not _is_transient(RuntimeError("something else"))
     assert not _is_transient(ValueError("Kernel didn't respond"))
+
+
+def test_kernels_are_interrupted_for_timeouts_but_not_at_shutdown():
+    # jupyter_client sends SIGINT before each shutdown request, and an idle ipykernel then logs
+    # "KeyboardInterrupt caught in kernel" as an ERROR after a good run
+    import asyncio
+    import signal
+
+    from kosresearch.report.runner import _ipc_kernel_manager
+
+    async def scenario() -> list[int]:
+        km = _ipc_kernel_manager()(kernel_name="python3")
+        sent: list[int] = []
+        send = km._async_signal_kernel
+
+        async def spy(signum: int) -> None:
+            sent.append(signum)
+            await send(signum)
+
+        km._async_signal_kernel = spy
+        await km.start_kernel()
+        client = km.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=60)
+            await km.interrupt_kernel()  # an execution timeout still interrupts the kernel
+            await asyncio.sleep(0.5)
+            assert await km.is_alive()
+        finally:
+            client.stop_channels()
+            await km.shutdown_kernel()
+        assert not await km.is_alive()
+        return sent
+
+    assert asyncio.run(scenario()).count(signal.SIGINT) == 1
