@@ -11,7 +11,8 @@ Parquet views of ``open_dataset``). It runs two ways:
 
 - by region, a fresh dataset per region (how batch reports read data; one
   region's result in memory at a time);
-- all at once, the whole ~17 M-row result in pandas.
+- all at once, one dataset over every region and the whole ~17 M-row result
+  in pandas (inside, the query runs one region partition at a time).
 
 Baseline: the same aggregates in plain pandas (read the needed columns with
 pyarrow, stack, ``groupby`` customer and month), the same two ways. Shown for

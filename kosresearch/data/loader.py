@@ -356,6 +356,8 @@ def _connect(tz: str) -> tuple[Any, str]:
             f"tz={tz!r} is not a known IANA time zone; expected a name such as 'Asia/Shanghai' or 'UTC'"
         ) from None
     connection.execute("SET parquet_metadata_cache = true")
+    # text leaves as Arrow large_string, which pandas' string dtype wraps without copying
+    connection.execute("SET arrow_large_buffer_size = true")
     connection.execute(f"CREATE SCHEMA {RAW_SCHEMA}")
     return connection, temp_dir
 
@@ -543,6 +545,14 @@ class Dataset:
 
         ``params`` fills ``?`` (sequence) or ``$name`` (mapping) placeholders.
         """
+        return arrow_to_pandas(self.sql_arrow(query, params))
+
+    def sql_arrow(self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
+        """Run ``query`` as :meth:`sql` does and return the result as a ``pyarrow.Table``.
+
+        For results assembled from several queries before they become one
+        DataFrame (each part converted on its own would be copied again).
+        """
         import warnings
 
         cursor = self.connection.execute(query) if params is None else self.connection.execute(query, params)
@@ -550,7 +560,17 @@ class Dataset:
             # DuckDB notes that Arrow output of an execute() result copies the rows; measured
             # here it is as fast as a relation and, unlike one, works after unfinished results
             warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
-            return _arrow_to_pandas(cursor.to_arrow_table())
+            return cursor.to_arrow_table()
+
+    def partitioned_by_region(self, *names: str) -> bool:
+        """True when every file of tables ``names`` lies in a ``region=...`` folder.
+
+        A query filtered to one region then opens only that region's files,
+        so running a heavy aggregation region by region reads the data once.
+        False for single files, DuckDB databases and in-memory frames, where
+        each region's query would scan every row.
+        """
+        return all(n in self._bindings and self._bindings[n].source.by_region for n in names)
 
     # ------------------------------------------------------------------ summaries
 
@@ -847,7 +867,7 @@ def _unreadable(table: Table, source: TableSource, exc: BaseException) -> Proble
     )
 
 
-def _arrow_to_pandas(table) -> pd.DataFrame:
+def arrow_to_pandas(table) -> pd.DataFrame:
     """Convert a query result to pandas through Arrow (much faster than ``.df()`` for text).
 
     Text becomes pandas' string dtype, timestamps and dates ``datetime64[us]``;

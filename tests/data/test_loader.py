@@ -166,6 +166,21 @@ def test_partitions_of_other_regions_are_never_read(tables, tmp_path):
         open_dataset(source)
 
 
+@pytest.mark.parametrize("kind", sorted(WRITERS))
+def test_only_region_folders_count_as_partitioned_by_region(kind, tables, tmp_path):
+    with open_dataset(WRITERS[kind](tables, tmp_path)) as ds:
+        assert ds.partitioned_by_region("orders", "messages") is kind.startswith("partitioned")
+        assert not ds.partitioned_by_region("orders", "no_such_table")
+
+
+def test_folders_keyed_by_something_else_are_not_partitioned_by_region(tables, tmp_path):
+    source = write_partitioned(tables, tmp_path / "src")
+    for folder in (source / "orders").iterdir():
+        folder.rename(folder.with_name(folder.name.replace("region=", "shard=")))
+    with open_dataset(source, validate=False) as ds:
+        assert ds.partitioned_by_region("messages") and not ds.partitioned_by_region("orders")
+
+
 def test_region_filter_is_in_the_view_sql(tables, tmp_path):
     source = write_parquet(tables, tmp_path / "src")
     with open_dataset(source, regions=["west"]) as ds:
