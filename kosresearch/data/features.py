@@ -10,9 +10,11 @@ the tier analysis needs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from kosresearch._validation import check_choice
 from kosresearch.data._source import sql_string
@@ -110,31 +112,50 @@ def customer_month_activity(
     unit = _UNITS[period]
     one = dataset.requested_regions
     if one is not None and len(one) == 1:
-        return dataset.sql(_activity_sql(tables, unit, lo, hi, region=one[0], filtered=False), params)
-    regions = dataset.regions if dataset.partitioned_by_region(*tables) else ()
-    if len(regions) < 2:
-        return dataset.sql(_activity_sql(tables, unit, lo, hi), params)
-    # Region by region, each with a small hash table: the 50 M events of the benchmark in one
-    # aggregation peaked at 5.8 GiB, region by region at MEASURED and no slower.
-    import pyarrow as pa
-
-    parts = [dataset.sql_arrow(_activity_sql(tables, unit, lo, hi, region=r), params) for r in regions]
+        parts = [_activity(dataset, tables, unit, lo, hi, params, region=one[0], filtered=False)]
+    else:
+        # Region by region when each region's files can be read alone: each hash table is
+        # small, and the 50 M events of the benchmark peaked at 2.4 GiB instead of 5.8 GiB.
+        regions = dataset.regions if dataset.partitioned_by_region(*tables) else ()
+        if len(regions) > 1:
+            parts = [_activity(dataset, tables, unit, lo, hi, params, region=r) for r in regions]
+        else:
+            parts = [_activity(dataset, tables, unit, lo, hi, params)]
     return arrow_to_pandas(pa.concat_tables(parts))
 
 
 _EVENT_TABLES = ("orders", "messages", "touchpoints", "feedback")
 _KINDS = {"orders": 0, "messages_to_kos": 1, "kos_messages": 2, "group_messages": 3, "touchpoints": 4, "feedback": 5}
+#: counts are summed packed three to a DOUBLE, in fields of this width
+_FIELD = 2**17
+
+
+def _activity(dataset: "Dataset", tables: list[str], unit: str, lo, hi, params, **where: Any) -> pa.Table:
+    """One activity query as Arrow: packed counts, or exact counts when a field could overflow.
+
+    A field overflows only if one customer has ``_FIELD`` (131,072) events or
+    more in one period; the packed query returns each group's event count so
+    that this is known, and the exact query runs instead.
+    """
+    part = dataset.sql_arrow(_activity_sql(tables, unit, lo, hi, packed=True, **where), params)
+    if part.num_rows and pc.max(part["events"]).as_py() >= _FIELD:
+        part = dataset.sql_arrow(_activity_sql(tables, unit, lo, hi, packed=False, **where), params)
+    return part.drop_columns(["events"])
 
 
 def _activity_sql(
     tables: list[str], unit: str, lo: pd.Timestamp | None, hi: pd.Timestamp | None, *,
-    region: str | None = None, filtered: bool = True,
+    region: str | None = None, filtered: bool = True, packed: bool = True,
 ) -> str:
-    """The activity query over the event ``tables``.
+    """The activity query over the event ``tables``, with ``events`` (count per group) last.
 
     With ``region`` the region is a constant rather than a grouping key
     (hashing it costs ~15 %), and unless the views already hold that region
-    alone (``filtered=False``) each table is filtered to it.
+    alone (``filtered=False``) each table is filtered to it. ``packed`` sums
+    the six counts in two DOUBLEs of three ``_FIELD``-wide fields each: four
+    aggregate states per group instead of seven, ~20 % faster on the
+    benchmark, exact while every field stays below ``_FIELD`` (the sums stay
+    below 2**53).
     """
 
     def where(col: str) -> str:
@@ -160,8 +181,18 @@ def _activity_sql(
         "feedback": f"SELECT customer_id, {key}, date_trunc('{unit}', created_at), 5, NULL FROM feedback "
                     f"WHERE {where('created_at')}",
     }
+    events = " UNION ALL ".join(stacked[t] for t in tables)
+    spend = "coalesce(sum(amount), 0.0) AS spend"
     # 32-bit counts: a customer's events in one period fit, and 17 M result rows take 400 MB less
-    totals = [f"CAST(count(*) FILTER (WHERE k = {k}) AS INTEGER) AS {c}" for c, k in _KINDS.items()]
-    totals.insert(1, "coalesce(sum(amount), 0.0) AS spend")
-    return (f"SELECT customer_id, region, CAST(p AS TIMESTAMP) AS period_start, {', '.join(totals)} "
-            f"FROM ({' UNION ALL '.join(stacked[t] for t in tables)}) GROUP BY customer_id, region, p")
+    if not packed:
+        counts = [f"CAST(count(*) FILTER (WHERE k = {k}) AS INTEGER) AS {c}" for c, k in _KINDS.items()]
+        return (f"SELECT customer_id, region, CAST(p AS TIMESTAMP) AS period_start, {counts[0]}, {spend}, "
+                f"{', '.join(counts[1:])}, count(*) AS events FROM ({events}) GROUP BY customer_id, region, p")
+    words, fields = [], []
+    for w, kinds in enumerate((list(_KINDS)[:3], list(_KINDS)[3:])):
+        units = " ".join(f"WHEN {_KINDS[c]} THEN CAST({_FIELD ** i} AS DOUBLE)" for i, c in enumerate(kinds))
+        words.append(f"CAST(coalesce(sum(CASE k {units} END), 0) AS BIGINT) AS w{w}")
+        fields += [f"CAST(w{w} // {_FIELD ** i} % {_FIELD} AS INTEGER) AS {c}" for i, c in enumerate(kinds)]
+    return (f"SELECT customer_id, region, CAST(p AS TIMESTAMP) AS period_start, {fields[0]}, spend, "
+            f"{', '.join(fields[1:])}, events FROM (SELECT customer_id, region, p, {spend}, {', '.join(words)}, "
+            f"count(*) AS events FROM ({events}) GROUP BY customer_id, region, p)")

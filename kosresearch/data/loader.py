@@ -97,11 +97,12 @@ def _text_timestamp_sql(text: str, tz: str) -> str:
     )
 
 
-def typed_sql(column: Column, ref: str, category: str, *, tz: str) -> str | None:
+def typed_sql(column: Column, ref: str, category: str, *, tz: str, blank_free: bool = False) -> str | None:
     """SQL casting the raw column ``ref`` of ``category`` to the contract type.
 
     Values that cannot be cast become NULL (the validator reports them);
     None means the stored type cannot hold this kind of value at all.
+    ``blank_free``: the stored text is known to hold no blank value.
     """
     kind = column.kind
     target = column.duckdb_type
@@ -110,7 +111,7 @@ def typed_sql(column: Column, ref: str, category: str, *, tz: str) -> str | None
     text = f"CAST({ref} AS VARCHAR)"  # a no-op for VARCHAR, needed for ENUM and numbers
     if kind in ("id", "string"):
         if category == "text":
-            return presence_sql(ref, category)  # blank text reads as NULL
+            return presence_sql(ref, category, blank_free=blank_free)  # blank text reads as NULL
         return text if category == "integer" else None
     if kind == "float":
         if category in ("integer", "float"):
@@ -149,10 +150,16 @@ def typed_sql(column: Column, ref: str, category: str, *, tz: str) -> str | None
     raise KeyError(f"unknown column kind {kind!r}")  # pragma: no cover - contract is fixed
 
 
-def presence_sql(ref: str, category: str) -> str:
-    """SQL that is NULL when the stored value is missing (NULL, blank text or NaN)."""
+def presence_sql(ref: str, category: str, *, blank_free: bool = False) -> str:
+    """SQL that is NULL when the stored value is missing (NULL, blank text or NaN).
+
+    ``blank_free``: the stored text is known to hold no blank value (from
+    Parquet statistics), so it is read as it is, without a test per row.
+    """
     if category == "text":
         text = f"CAST({ref} AS VARCHAR)"  # a no-op for VARCHAR, needed for ENUM
+        if blank_free:
+            return text
         # blank text is missing; trim() only runs on the rare values that start with a space
         return f"CASE WHEN {text} = '' OR (starts_with({text}, ' ') AND trim({text}) = '') THEN NULL ELSE {text} END"
     if category == "float":
@@ -234,6 +241,7 @@ def _bind_table(
     connection.execute(f"CREATE VIEW {raw_view} AS SELECT * FROM {relation}")
     described = connection.execute(f"DESCRIBE {raw_view}").fetchall()
     stored = {row[0].lower(): (row[0], row[1]) for row in described}
+    blank_free = _blank_free_text(connection, source.files) if source.format == "parquet" else frozenset()
     columns = []
     for column in table.columns:
         if column.name.lower() not in stored:
@@ -243,11 +251,13 @@ def _bind_table(
         raw_name, raw_type = stored[column.name.lower()]
         category = type_category(raw_type)
         ref = quote_ident(raw_name)
-        typed = typed_sql(column, ref, category, tz=tz)
+        clean = raw_name in blank_free
+        typed = typed_sql(column, ref, category, tz=tz, blank_free=clean)
         wrong = typed is None
         if typed is None:
             typed = f"CAST(NULL AS {column.duckdb_type})"
-        columns.append(ColumnBinding(column, raw_name, raw_type, category, typed, presence_sql(ref, category), wrong))
+        presence = presence_sql(ref, category, blank_free=clean)
+        columns.append(ColumnBinding(column, raw_name, raw_type, category, typed, presence, wrong))
     region = next(c for c in columns if c.column.name == "region")
     if regions is None:
         region_filter = "TRUE"
@@ -259,6 +269,25 @@ def _bind_table(
             ref = f"CAST({ref} AS VARCHAR)"
         region_filter = f"{ref} IN ({', '.join(sql_string(r) for r in regions)})"
     return TableBinding(table, source, raw_view, tuple(columns), region_filter, tuple(r[0] for r in described))
+
+
+def _blank_free_text(connection: Any, files: Sequence[Path]) -> frozenset[str]:
+    """Text columns of Parquet ``files`` whose statistics prove that no value is blank.
+
+    A column qualifies when, in every row group, the smallest value is at
+    least ``'!'`` (so no value is empty or starts with a space) or every
+    value is NULL. Row groups without statistics disqualify the column. The
+    views then read it without testing each value for blankness (~15 % of
+    the feature query's time on the benchmark).
+    """
+    if not files:
+        return frozenset()
+    rows = connection.execute(
+        "SELECT path_in_schema, bool_and(coalesce(stats_min_value >= '!', stats_null_count = num_values, false)) "
+        "FROM parquet_metadata(?) WHERE type = 'BYTE_ARRAY' GROUP BY path_in_schema",
+        [[str(p) for p in files]],
+    ).fetchall()
+    return frozenset(name for name, ok in rows if ok)
 
 
 def _pinned_csv(connection: Any, path: Path) -> str | None:

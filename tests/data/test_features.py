@@ -107,3 +107,32 @@ def test_region_partitioned_folders_and_unpartitioned_frames_give_the_same_activ
     pd.testing.assert_frame_equal(by_region.sort_values(key).reset_index(drop=True),
                                   at_once.sort_values(key).reset_index(drop=True))
     assert set(by_region["region"]) == {"east", "south", "west"} and len(by_region) > 5000
+
+
+def test_packed_counts_equal_exact_counts_on_the_sample():
+    from kosresearch.data.features import _EVENT_TABLES, _activity_sql
+
+    with open_dataset(sample_data_dir(), validate=False) as ds:
+        got = [ds.sql(_activity_sql(list(_EVENT_TABLES), "week", None, None, packed=packed)) for packed in (True, False)]
+    key = ["region", "customer_id", "period_start"]
+    packed, exact = (g.sort_values(key).reset_index(drop=True) for g in got)
+    pd.testing.assert_frame_equal(packed, exact)
+    assert packed["events"].max() >= 10 and (packed[list(ACTIVITY_COLUMNS)[5:]].sum() > 0).all()
+
+
+def test_a_customer_with_2_to_the_17_events_in_a_month_is_counted_exactly():
+    # 131,072 touchpoints would carry into the next packed field; the exact query takes over
+    from kosresearch.data.features import _FIELD, _EVENT_TABLES, _activity_sql
+
+    tables = make_tables()
+    many = tables["touchpoints"].iloc[[1] * _FIELD].reset_index(drop=True)
+    many["touchpoint_id"] = [f"x{i}" for i in range(_FIELD)]
+    many["ts"] = pd.Timestamp("2024-02-10 12:00:00") + pd.to_timedelta(range(_FIELD), unit="s")
+    tables["touchpoints"] = pd.concat([tables["touchpoints"], many], ignore_index=True)
+    with open_dataset(tables, validate=False) as ds:
+        got = customer_month_activity(ds)
+        carried = ds.sql(_activity_sql(list(_EVENT_TABLES), "month", None, None, packed=True))
+    feb = got[(got["customer_id"] == "c3") & (got["period_start"] == "2024-02-01")]
+    assert feb[["orders", "touchpoints", "feedback", "messages_to_kos"]].values.tolist() == [[1, _FIELD, 1, 1]]
+    wrong = carried[(carried["customer_id"] == "c3") & (carried["period_start"] == "2024-02-01")]
+    assert wrong[["touchpoints", "feedback"]].values.tolist() == [[0, 2]]  # what packing alone would say

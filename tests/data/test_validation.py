@@ -248,6 +248,32 @@ def test_blank_text_reads_as_null(tables, tmp_path):
         assert ds.table("orders", ["kos_id"])["kos_id"].isna().tolist() == [False, True, True]
 
 
+@pytest.mark.parametrize(
+    ("values", "statistics", "tested"),
+    [
+        (["k1", "   ", ""], True, True),  # blanks: every value is tested
+        (["k1", " k2", None], True, True),  # a leading space: tested, kept
+        (["k1", "k2", None], True, False),  # statistics prove no blank: read as stored
+        (["k1", "k2", None], False, True),  # no statistics: tested
+    ],
+)
+def test_blank_text_in_parquet_reads_as_null_and_only_proven_clean_text_skips_the_test(
+    tables, tmp_path, values, statistics, tested
+):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = write_parquet(tables, tmp_path / "src")
+    tables["orders"]["kos_id"] = pd.Series(values, dtype="str")
+    pq.write_table(pa.Table.from_pandas(tables["orders"], preserve_index=False), source / "orders.parquet",
+                   write_statistics=statistics)
+    with open_dataset(source, validate=False) as ds:
+        got = ds.table("orders", ["kos_id"])["kos_id"]
+        view = ds.connection.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'orders'").fetchone()[0]
+    assert [None if pd.isna(v) else v for v in got] == [v if v is not None and v.strip() else None for v in values]
+    assert ("starts_with(CAST(kos_id AS VARCHAR)" in view) is tested
+
+
 def test_null_in_a_nullable_column_is_accepted(tables):
     tables["orders"]["kos_id"] = pd.Series([None, None, None], dtype="str")
     with open_dataset(tables) as ds:
