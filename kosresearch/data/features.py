@@ -115,7 +115,7 @@ def customer_month_activity(
         parts = [_activity(dataset, tables, unit, lo, hi, params, region=one[0], filtered=False)]
     else:
         # Region by region when each region's files can be read alone: each hash table is
-        # small, and the 50 M events of the benchmark peaked at 2.4 GiB instead of 5.8 GiB.
+        # small, and the 50 M events of the benchmark peak at about 2.5 GiB instead of 5.8 GiB.
         regions = dataset.regions if dataset.partitioned_by_region(*tables) else ()
         if len(regions) > 1:
             parts = [_activity(dataset, tables, unit, lo, hi, params, region=r) for r in regions]
