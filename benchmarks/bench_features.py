@@ -152,25 +152,40 @@ def in_fresh_process(what: str) -> tuple[float, float, int]:
     return float(seconds), float(peak), int(rows)
 
 
-def measure_fresh(what: str, repeat: int) -> tuple[Measurement, float, int]:
-    runs, peaks, rows = [], [], 0
-    for _ in range(repeat):
-        s, p, rows = in_fresh_process(what)
-        runs.append(s)
-        peaks.append(p)
-    runs.sort()
-    return Measurement(runs[len(runs) // 2], runs[0], runs[-1], tuple(runs)), max(peaks), rows
+def measure_interleaved(plan: dict[str, int]) -> dict[str, tuple[Measurement, float, int]]:
+    """Run each measurement of ``plan`` ({call: repeats}) in turn, round after round.
+
+    This machine's speed drifts by ±30 % within minutes; interleaving puts each
+    side of a ratio in the same stretch of time, which back-to-back blocks do not.
+    """
+    runs: dict[str, list[tuple[float, float, int]]] = {what: [] for what in plan}
+    for round_ in range(max(plan.values())):
+        for what, repeat in plan.items():
+            if round_ < repeat:
+                runs[what].append(in_fresh_process(what))
+    out = {}
+    for what, done in runs.items():
+        seconds = sorted(s for s, _, _ in done)
+        median = Measurement(seconds[len(seconds) // 2], seconds[0], seconds[-1], tuple(seconds))
+        out[what] = median, max(p for _, p, _ in done), done[-1][2]
+    return out
 
 
 def main() -> int:
     n_events = ensure_data()
     print(f"dataset: {n_events:,} rows in {DATA}")
     repeat = repeat_count(3)
-    act, act_peak, act_rows = measure_fresh("b.run_activity_duckdb()", repeat)
-    base, base_peak, base_rows = measure_fresh("b.run_activity_pandas()", max(1, repeat - 1))
-    whole, whole_peak, whole_rows = measure_fresh("b.run_activity_duckdb_whole()", max(1, repeat - 1))
-    base_whole, base_whole_peak, _ = measure_fresh("b.run_activity_pandas_whole()", 1)
-    feat, feat_peak, feat_rows = measure_fresh("b.run_features_duckdb()", 1)
+    got = measure_interleaved({
+        "b.run_activity_duckdb()": repeat,
+        "b.run_activity_pandas()": max(1, repeat - 1),
+        "b.run_activity_duckdb_whole()": repeat,
+        "b.run_activity_pandas_whole()": 1,
+    })
+    act, act_peak, act_rows = got["b.run_activity_duckdb()"]
+    base, base_peak, base_rows = got["b.run_activity_pandas()"]
+    whole, whole_peak, whole_rows = got["b.run_activity_duckdb_whole()"]
+    base_whole, base_whole_peak, _ = got["b.run_activity_pandas_whole()"]
+    feat, feat_peak, feat_rows = measure_interleaved({"b.run_features_duckdb()": 1})["b.run_features_duckdb()"]
     print(comparison_table([("feature query, by region", act, base),
                             ("feature query, all at once", whole, base_whole),
                             ("customer_features, by region", feat, None)], baseline_name="pandas"))

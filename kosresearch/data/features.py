@@ -130,7 +130,10 @@ _KINDS = {"orders": 0, "messages_to_kos": 1, "kos_messages": 2, "group_messages"
 _FIELD = 2**17
 
 
-def _activity(dataset: "Dataset", tables: list[str], unit: str, lo, hi, params, **where: Any) -> pa.Table:
+def _activity(
+    dataset: "Dataset", tables: list[str], unit: str, lo: pd.Timestamp | None, hi: pd.Timestamp | None,
+    params: dict[str, pd.Timestamp] | None, **where: Any,
+) -> pa.Table:
     """One activity query as Arrow: packed counts, or exact counts when a field could overflow.
 
     A field overflows only if one customer has ``_FIELD`` (131,072) events or
