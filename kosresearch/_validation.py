@@ -13,7 +13,7 @@ import pandas as pd
 
 from kosresearch.errors import KosDataError, KosParameterError
 
-__all__ = ["require_columns", "check_choice", "check_conf_level", "check_positive", "check_panel_unique"]
+__all__ = ["require_columns", "check_choice", "check_conf_level", "check_positive", "check_panel_unique", "check_instant"]
 
 
 def require_columns(
@@ -86,3 +86,22 @@ def check_panel_unique(data: pd.DataFrame, keys: list[str], *, name: str = "data
             f"{name} has {int(dup.sum())} rows that repeat the key {keys}; each key must appear once "
             f"(examples: {examples})"
         )
+
+
+def check_instant(name: str, value: Any) -> pd.Timestamp | None:
+    """``value`` as a business-local Timestamp (None stays None).
+
+    Raises
+    ------
+    KosParameterError
+        ``value`` is not a date or time, or carries a time zone.
+    """
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise KosParameterError(f"{name}={value!r} is not a date or period, e.g. '2024-01'") from None
+    if ts.tzinfo is not None:
+        raise KosParameterError(f"{name}={value!r} must be a business-local time without a time zone")
+    return ts

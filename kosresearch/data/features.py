@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kosresearch._validation import check_choice
+from kosresearch._validation import check_choice, check_instant
 from kosresearch.data._source import sql_string
 from kosresearch.data.loader import arrow_to_pandas
 from kosresearch.errors import KosParameterError
@@ -73,7 +73,8 @@ def customer_month_activity(
     Raises
     ------
     KosParameterError
-        Unknown ``period``, or ``start`` not before ``end``.
+        Unknown ``period``, ``start`` or ``end`` not a zone-free date or time,
+        or ``start`` not before ``end``.
     KosDataError
         The dataset has no ``orders`` table.
 
@@ -103,8 +104,8 @@ def customer_month_activity(
     """
     check_choice("period", period, list(_UNITS))
     dataset.require("orders")
-    lo = None if start is None else pd.Timestamp(start)
-    hi = None if end is None else pd.Timestamp(end)
+    lo = check_instant("start", start)
+    hi = check_instant("end", end)
     if lo is not None and hi is not None and not lo < hi:
         raise KosParameterError(f"start={start!r} must be before end={end!r}")
     tables = [t for t in _EVENT_TABLES if dataset.has(t)]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
-from kosresearch._validation import check_choice
+from kosresearch._validation import check_choice, check_instant
 from kosresearch.errors import KosParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -135,8 +135,8 @@ def customer_features(
     """
     check_choice("period", period, list(PERIODS))
     dataset.require("customers", "orders")
-    start_ts = _instant("start", start)
-    end_ts = _instant("end", end)
+    start_ts = check_instant("start", start)
+    end_ts = check_instant("end", end)
     if start_ts is not None and end_ts is not None and start_ts > end_ts:
         raise KosParameterError(f"start={start!r} lies after end={end!r}; give start <= end")
     query = _features_sql(
@@ -152,18 +152,6 @@ def customer_features(
     for col in ("store_id", "kos_id", "acquisition_channel", "region", "customer_id", "period"):
         out[col] = out[col].astype(object).where(out[col].notna(), None)
     return out
-
-
-def _instant(name: str, value) -> pd.Timestamp | None:
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise KosParameterError(f"{name}={value!r} is not a date or period, e.g. '2024-01'") from None
-    if ts.tzinfo is not None:
-        raise KosParameterError(f"{name}={value!r} must be a business-local time without a time zone")
-    return ts
 
 
 def _features_sql(period: str, *, has_messages: bool, has_touchpoints: bool, has_feedback: bool, has_promo: bool) -> str:

@@ -60,6 +60,10 @@ def test_bad_arguments_are_refused():
             customer_month_activity(ds, period="D")
         with pytest.raises(KosParameterError, match="start='2024-03-01' must be before end='2024-02-01'"):
             customer_month_activity(ds, start="2024-03-01", end="2024-02-01")
+        with pytest.raises(KosParameterError, match=r"start='soon' is not a date or period, e.g. '2024-01'"):
+            customer_month_activity(ds, start="soon")
+        with pytest.raises(KosParameterError, match=r"end='2024-02-01T00:00\+08:00' must be a business-local time"):
+            customer_month_activity(ds, end="2024-02-01T00:00+08:00")
 
 
 def test_sample_region_matches_a_plain_pandas_computation():
