@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,8 +61,6 @@ class TableSource:
     partition_regions: tuple[str, ...] = ()
     #: what the table was found as, for messages (``orders.csv``, ``orders/``)
     label: str = ""
-    #: every file lies under a ``region=...`` folder, so a filter on one region opens only its files
-    by_region: bool = False
 
 
 @dataclass
@@ -246,8 +244,6 @@ def _folder_table(
     if regions is not None:
         files = [p for p in files if file_regions[p] is None or file_regions[p] in regions]
     source = _file_table(table.name, formats[0], tuple(files), label=label, partition_regions=present, partitioned=True)
-    if files and all(file_regions[p] is not None for p in files):
-        source = replace(source, by_region=True)
     return source, None
 
 

@@ -599,7 +599,8 @@ class Dataset:
         False for single files, DuckDB databases and in-memory frames, where
         each region's query would scan every row.
         """
-        return all(n in self._bindings and self._bindings[n].source.by_region for n in names)
+        # DuckDB refuses a table whose files mix region folders with others, so one suffices
+        return all(n in self._bindings and bool(self._bindings[n].source.partition_regions) for n in names)
 
     # ------------------------------------------------------------------ summaries
 
