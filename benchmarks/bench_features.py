@@ -65,15 +65,22 @@ def regions() -> list[str]:
     return sorted(p.name.split("=", 1)[1] for p in (DATA / "stores").iterdir() if p.name.startswith("region="))
 
 
-def run_activity_duckdb() -> int:
-    """The feature query region by region, each result in pandas (how batch reports read data)."""
+def _rows_by_region(query) -> int:
+    """Rows of ``query(dataset)`` summed over a fresh dataset per region (how batch reports read data)."""
     import kosresearch as kr
 
     rows = 0
     for region in regions():
         with kr.open_dataset(DATA, regions=[region], validate=False) as ds:
-            rows += len(kr.customer_month_activity(ds))
+            rows += len(query(ds))
     return rows
+
+
+def run_activity_duckdb() -> int:
+    """The feature query region by region, each result in pandas."""
+    import kosresearch as kr
+
+    return _rows_by_region(kr.customer_month_activity)
 
 
 def run_activity_duckdb_whole() -> int:
@@ -88,11 +95,7 @@ def run_features_duckdb() -> int:
     """The full dense panel of ``customer_features``, region by region, into pandas."""
     import kosresearch as kr
 
-    rows = 0
-    for region in regions():
-        with kr.open_dataset(DATA, regions=[region], validate=False) as ds:
-            rows += len(kr.customer_features(ds))
-    return rows
+    return _rows_by_region(kr.customer_features)
 
 
 def _pandas_activity(read) -> "object":
