@@ -301,6 +301,18 @@ def test_sql_runs_over_the_views_with_parameters(tables):
     assert joined["sales"].tolist() == [199.0, 300.0, 100.5]
 
 
+def test_sql_after_an_unfinished_result_and_for_statements_that_are_not_queries(tables):
+    with open_dataset(tables) as ds:
+        pending = ds.connection.execute("SELECT * FROM range(100000)")
+        assert pending.fetchone() == (0,)  # left unfinished: a DuckDB relation would be refused now
+        after = ds.sql("SELECT count(*) AS n FROM orders")
+        created = ds.sql("CREATE TABLE scratch AS SELECT order_id FROM orders")
+        last = ds.sql("SELECT 1 AS a; SELECT count(*) AS n FROM scratch")
+    assert after["n"].item() == 3
+    assert created["Count"].item() == 3
+    assert last.columns.tolist() == ["n"] and last["n"].item() == 3
+
+
 def test_summaries_row_counts_date_range_and_coverage(tables):
     with open_dataset(tables) as ds:
         counts = ds.row_counts
