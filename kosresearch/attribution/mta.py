@@ -535,7 +535,8 @@ class AttributionComparison(Result):
                         fmt="none", ecolor="black", elinewidth=0.8, capsize=1.5)
         ax.set_xticks(x, channels, rotation=30, ha="right")
         ax.set_ylabel(t("归因转化数", "attributed conversions", lang))
-        ax.legend(fontsize="small", ncol=2)
+        # outside the axes: with seven methods, a legend inside covers bars of some channel
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         pct = f"{self.conf_level:.0%}"
         ax.set_title(t(f"各方法的归因结果（{pct} 自助法区间）", f"Attribution by method ({pct} bootstrap intervals)", lang))
         return ax

@@ -144,6 +144,18 @@ def test_comparison_puts_every_method_side_by_side_with_intervals():
     assert ax.get_title().startswith("Attribution by method")
 
 
+def test_comparison_legend_covers_no_bar():
+    # every bar equally tall, up to the top of the axes: no room for a legend inside them
+    channels = ["wechat_private", "xiaohongshu", "store_visit", "paid_ad", "douyin", "live_stream"]
+    j = pd.DataFrame({"path": channels, "conversions": 50, "nulls": 50})
+    ax = compare_attribution(j, n_boot=20, seed=1).plot(lang="zh")
+    ax.figure.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    bars = [p.get_window_extent() for p in ax.patches]
+    assert len(bars) == 7 * len(channels)
+    assert not [b for b in bars if b.height > 0 and legend.overlaps(b)]
+
+
 def test_million_journeys_collapse_to_unique_paths():
     rng = np.random.default_rng(3)
     paths = np.array(["a", "a>b", "b>c", "c", "a>c>b"])
