@@ -643,7 +643,6 @@ def classify_feedback(
 # --------------------------------------------------------------------------- evaluation
 
 
-
 @dataclass(frozen=True)
 class ClassifierEvaluation(Result):
     """Agreement of predicted with reference categories.

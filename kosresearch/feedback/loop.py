@@ -29,7 +29,6 @@ __all__ = [
 By = Literal["kos", "region"]
 
 
-
 def feedback_categories(dataset, *, model: Model = "learned") -> pd.DataFrame:
     """Every feedback item with its category: the recorded one where present, else the classifier's.
 
@@ -67,7 +66,6 @@ def feedback_categories(dataset, *, model: Model = "learned") -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- funnel
-
 
 
 @dataclass(frozen=True)

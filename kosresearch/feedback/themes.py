@@ -32,7 +32,6 @@ _WORD = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 _CLAUSE = re.compile(r"[，。！？；,.!?;\n]")
 
 
-
 def _excerpt(text: str, theme: str, width: int = 40) -> str:
     """The clause of ``text`` holding ``theme`` (masked, at most ``width`` characters)."""
     masked = mask_personal_data(text)

@@ -39,7 +39,6 @@ _DENOMINATORS = {
 }
 
 
-
 def _validated(metrics: pd.DataFrame, since) -> tuple[pd.DataFrame, dict[str, MetricInfo]]:
     require_columns(metrics, {k: k for k in _KEYS}, name="metrics")
     data = metrics
@@ -507,7 +506,6 @@ def _period_start(labels: pd.Series, period: str | None):
     if period == "W":
         return pd.to_datetime(labels.str.split("/").str[0])
     return pd.PeriodIndex([pd.Period(v, freq=period) for v in labels]).to_timestamp()
-
 
 
 def team_trends(metrics: pd.DataFrame, *, period: str | None = "M", conf_level: float = 0.95) -> TeamTrendsResult:

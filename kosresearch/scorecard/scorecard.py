@@ -150,7 +150,6 @@ class ScorecardResult(Result):
         return ax
 
 
-
 def _check_weights(weights: Mapping[str, float] | None, available: dict[str, MetricInfo]) -> dict[str, float]:
     if weights is None:
         chosen = {k: v for k, v in DEFAULT_WEIGHTS.items() if k in available}
