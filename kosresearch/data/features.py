@@ -127,40 +127,71 @@ def customer_month_activity(
 
 _EVENT_TABLES = ("orders", "messages", "touchpoints", "feedback")
 _KINDS = {"orders": 0, "messages_to_kos": 1, "kos_messages": 2, "group_messages": 3, "touchpoints": 4, "feedback": 5}
-#: counts are summed packed three to a DOUBLE, in fields of this width
-_FIELD = 2**17
+_SOURCE = {"orders": "orders", "messages_to_kos": "messages", "kos_messages": "messages",
+           "group_messages": "messages", "touchpoints": "touchpoints", "feedback": "feedback"}
+#: bits of the HUGEINT that packs the six counts (its sign bit stays clear), and the width of
+#: each field when the widths of the row counts do not fit and an event count guards them
+_WORD_BITS, _GUARDED_BITS = 127, 21
 
 
 def _activity(
     dataset: "Dataset", tables: list[str], unit: str, lo: pd.Timestamp | None, hi: pd.Timestamp | None,
     params: dict[str, pd.Timestamp] | None, **where: Any,
 ) -> pa.Table:
-    """One activity query as Arrow: packed counts, or exact counts when a field could overflow.
-
-    A field overflows only if one customer has ``_FIELD`` (131,072) events or
-    more in one period; the packed query returns each group's event count so
-    that this is known, and the exact query runs instead.
-    """
-    part = dataset.sql_arrow(_activity_sql(tables, unit, lo, hi, packed=True, **where), params)
-    if part.num_rows and pc.max(part["events"]).as_py() >= _FIELD:
-        part = dataset.sql_arrow(_activity_sql(tables, unit, lo, hi, packed=False, **where), params)
+    """One activity query as Arrow, its six counts packed into one sum (see :func:`_field_widths`)."""
+    widths, guarded = _field_widths(dataset, tables, **where)
+    part = dataset.sql_arrow(_activity_sql(tables, unit, lo, hi, widths=widths, guarded=guarded, **where), params)
+    if not guarded:
+        return part
+    if part.num_rows and pc.max(part["events"]).as_py() >= 2**_GUARDED_BITS:
+        return dataset.sql_arrow(_activity_sql(tables, unit, lo, hi, widths=None, **where), params)
     return part.drop_columns(["events"])
+
+
+def _field_widths(dataset: "Dataset", tables: list[str], *, region: str | None = None,
+                  filtered: bool = True) -> tuple[list[int], bool]:
+    """Bits of each count's field in the packed sum, and whether a per-group event count must guard them.
+
+    No customer has more events of one kind in one period than its table has
+    rows, so a field as wide as the bit length of the table's row count
+    cannot overflow (the count is taken before the time window; Parquet keeps
+    it in its metadata, so it costs ~15 ms per region on the benchmark). The
+    counts come out as 32-bit integers, so a field may be at most 31 bits.
+    When these widths do not fit in one HUGEINT, or when counting would parse
+    CSV files once more, every field takes ``_GUARDED_BITS`` and the query
+    also counts each group's events, so that an overflow is seen and the
+    exact query runs instead.
+    """
+    if not dataset.counts_rows_cheaply(*tables):
+        return [_GUARDED_BITS] * len(_KINDS), True
+    cond = f"region = {sql_string(region)}" if region is not None and filtered else "TRUE"
+    counts = dataset.sql_arrow("SELECT " + ", ".join(f"(SELECT count(*) FROM {t} WHERE {cond}) AS {t}"
+                                                     for t in tables)).to_pylist()[0]
+    widths = [int(counts.get(_SOURCE[c], 0)).bit_length() for c in _KINDS]
+    if sum(widths) <= _WORD_BITS and max(widths) <= 31:
+        return widths, False
+    return [_GUARDED_BITS] * len(_KINDS), True
 
 
 def _activity_sql(
     tables: list[str], unit: str, lo: pd.Timestamp | None, hi: pd.Timestamp | None, *,
-    region: str | None = None, filtered: bool = True, packed: bool = True,
+    region: str | None = None, filtered: bool = True, widths: list[int] | None = None, guarded: bool = False,
 ) -> str:
-    """The activity query over the event ``tables``, with ``events`` (count per group) last.
+    """The activity query over the event ``tables``.
 
     With ``region`` the region is a constant added after the aggregation
     rather than a grouping key (DuckDB keeps even a constant key in its hash
     table), and unless the views already hold that region alone
-    (``filtered=False``) each table is filtered to it. ``packed`` sums
-    the six counts in two DOUBLEs of three ``_FIELD``-wide fields each: four
-    aggregate states per group instead of seven, ~20 % faster on the
-    benchmark, exact while every field stays below ``_FIELD`` (the sums stay
-    below 2**53).
+    (``filtered=False``) each table is filtered to it. With ``widths`` (bits
+    per count, in ``_KINDS`` order) the six counts are summed as one HUGEINT
+    of consecutive fields and unpacked after the aggregation: two aggregate
+    states per group (spend and the word) instead of seven. In paired runs on
+    the benchmark the query alone is ~19 % faster than separate counts and
+    12-16 % faster than the two DOUBLE words plus an event count that it
+    replaced. Exact while no field overflows, which the caller ensures
+    (:func:`_field_widths`); ``guarded`` adds each group's event count,
+    ``events``, as the last column. Without ``widths`` each count is its own
+    aggregate.
     """
 
     def where(col: str) -> str:
@@ -192,15 +223,14 @@ def _activity_sql(
     events = " UNION ALL ".join(stacked[t] for t in tables)
     spend = "coalesce(sum(amount), 0.0) AS spend"
     # 32-bit counts: a customer's events in one period fit, and 17 M result rows take 400 MB less
-    if not packed:
+    if widths is None:
         counts = [f"CAST(count(*) FILTER (WHERE k = {k}) AS INTEGER) AS {c}" for c, k in _KINDS.items()]
         return (f"SELECT customer_id, {region_out}, CAST(p AS TIMESTAMP) AS period_start, {counts[0]}, {spend}, "
-                f"{', '.join(counts[1:])}, count(*) AS events FROM ({events}) GROUP BY {group}")
-    words, fields = [], []
-    for w, kinds in enumerate((list(_KINDS)[:3], list(_KINDS)[3:])):
-        units = " ".join(f"WHEN {_KINDS[c]} THEN CAST({_FIELD ** i} AS DOUBLE)" for i, c in enumerate(kinds))
-        words.append(f"CAST(coalesce(sum(CASE k {units} END), 0) AS BIGINT) AS w{w}")
-        fields += [f"CAST(w{w} // {_FIELD ** i} % {_FIELD} AS INTEGER) AS {c}" for i, c in enumerate(kinds)]
+                f"{', '.join(counts[1:])} FROM ({events}) GROUP BY {group}")
+    shifts = [sum(widths[:i]) for i in range(len(widths))]
+    units = " ".join(f"WHEN {k} THEN CAST(1 AS HUGEINT) << {s}" for k, s in zip(_KINDS.values(), shifts))
+    fields = [f"CAST((w >> {s}) & {2**b - 1} AS INTEGER) AS {c}" for c, s, b in zip(_KINDS, shifts, widths)]
+    count, events_out = (", count(*) AS events", ", events") if guarded else ("", "")
     return (f"SELECT customer_id, {region_out}, CAST(p AS TIMESTAMP) AS period_start, {fields[0]}, spend, "
-            f"{', '.join(fields[1:])}, events FROM (SELECT {group}, {spend}, {', '.join(words)}, "
-            f"count(*) AS events FROM ({events}) GROUP BY {group})")
+            f"{', '.join(fields[1:])}{events_out} FROM (SELECT {group}, {spend}, "
+            f"coalesce(sum(CASE k {units} END), 0) AS w{count} FROM ({events}) GROUP BY {group})")

@@ -611,6 +611,14 @@ class Dataset:
         # DuckDB refuses a table whose files mix region folders with others, so one suffices
         return all(n in self._bindings and bool(self._bindings[n].source.partition_regions) for n in names)
 
+    def counts_rows_cheaply(self, *names: str) -> bool:
+        """True when ``count(*)`` of tables ``names`` reads no values.
+
+        Parquet files keep their row counts in their metadata, and DuckDB
+        tables and in-memory frames know theirs; CSV files must be parsed.
+        """
+        return all(n in self._bindings and self._bindings[n].source.format != "csv" for n in names)
+
     # ------------------------------------------------------------------ summaries
 
     @property

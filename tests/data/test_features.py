@@ -9,7 +9,7 @@ from kosresearch import customer_month_activity, open_dataset
 from kosresearch.data.features import ACTIVITY_COLUMNS
 from kosresearch.errors import KosParameterError
 from kosresearch.paths import sample_data_dir
-from tests.data.helpers import make_tables
+from tests.data.helpers import make_tables, write_csv, write_parquet
 
 
 def _rows(df: pd.DataFrame) -> list[tuple]:
@@ -114,29 +114,73 @@ def test_region_partitioned_folders_and_unpartitioned_frames_give_the_same_activ
 
 
 def test_packed_counts_equal_exact_counts_on_the_sample():
-    from kosresearch.data.features import _EVENT_TABLES, _activity_sql
+    from kosresearch.data.features import _EVENT_TABLES, _GUARDED_BITS, _activity_sql, _field_widths
 
+    tables, key = list(_EVENT_TABLES), ["region", "customer_id", "period_start"]
     with open_dataset(sample_data_dir(), validate=False) as ds:
-        got = [ds.sql(_activity_sql(list(_EVENT_TABLES), "week", None, None, packed=packed)) for packed in (True, False)]
-    key = ["region", "customer_id", "period_start"]
-    packed, exact = (g.sort_values(key).reset_index(drop=True) for g in got)
-    pd.testing.assert_frame_equal(packed, exact)
-    assert packed["events"].max() >= 10 and (packed[list(ACTIVITY_COLUMNS)[5:]].sum() > 0).all()
+        widths, guarded = _field_widths(ds, tables)
+        variants = {"widths of the row counts": dict(widths=widths),
+                    "guarded": dict(widths=[_GUARDED_BITS] * 6, guarded=True), "exact": dict(widths=None)}
+        got = {name: ds.sql(_activity_sql(tables, "week", None, None, **kw)).sort_values(key).reset_index(drop=True)
+               for name, kw in variants.items()}
+    # the sample's 342,229 messages need 19 bits for each of their three counts
+    assert not guarded and widths[1:4] == [19, 19, 19] and sum(widths) <= 127
+    assert got["guarded"].pop("events").max() >= 10
+    pd.testing.assert_frame_equal(got["widths of the row counts"], got["exact"])
+    pd.testing.assert_frame_equal(got["guarded"], got["exact"])
+    assert (got["exact"][list(ACTIVITY_COLUMNS)[5:]].sum() > 0).all()
 
 
-def test_a_customer_with_2_to_the_17_events_in_a_month_is_counted_exactly():
-    # 131,072 touchpoints would carry into the next packed field; the exact query takes over
-    from kosresearch.data.features import _FIELD, _EVENT_TABLES, _activity_sql
+def test_a_field_as_wide_as_its_table_holds_every_row_of_one_customer():
+    # 8 touchpoints, all of c3 in February: a 4-bit field; 3 bits would carry into feedback
+    from kosresearch.data.features import _EVENT_TABLES, _field_widths
 
     tables = make_tables()
-    many = tables["touchpoints"].iloc[[1] * _FIELD].reset_index(drop=True)
-    many["touchpoint_id"] = [f"x{i}" for i in range(_FIELD)]
-    many["ts"] = pd.Timestamp("2024-02-10 12:00:00") + pd.to_timedelta(range(_FIELD), unit="s")
-    tables["touchpoints"] = pd.concat([tables["touchpoints"], many], ignore_index=True)
+    many = tables["touchpoints"].iloc[[1] * 8].reset_index(drop=True)
+    many["touchpoint_id"] = [f"x{i}" for i in range(8)]
+    many["ts"] = pd.Timestamp("2024-02-10 12:00:00") + pd.to_timedelta(range(8), unit="s")
+    tables["touchpoints"] = many
     with open_dataset(tables, validate=False) as ds:
+        widths, guarded = _field_widths(ds, list(_EVENT_TABLES))
         got = customer_month_activity(ds)
-        carried = ds.sql(_activity_sql(list(_EVENT_TABLES), "month", None, None, packed=True))
+    assert widths[4] == 4 and not guarded
     feb = got[(got["customer_id"] == "c3") & (got["period_start"] == "2024-02-01")]
-    assert feb[["orders", "touchpoints", "feedback", "messages_to_kos"]].values.tolist() == [[1, _FIELD, 1, 1]]
+    assert feb[["orders", "touchpoints", "feedback", "messages_to_kos"]].values.tolist() == [[1, 8, 1, 1]]
+
+
+def test_when_the_widths_do_not_fit_the_event_count_guards_and_the_exact_query_takes_over(monkeypatch):
+    # Row counts too large for one HUGEINT (here: a 10-bit word) give every field _GUARDED_BITS
+    # (here 3) and an event count; c3's 8 touchpoints in February would carry, so the exact query runs.
+    from kosresearch.data import features
+
+    monkeypatch.setattr(features, "_WORD_BITS", 10)
+    monkeypatch.setattr(features, "_GUARDED_BITS", 3)
+    tables = make_tables()
+    many = tables["touchpoints"].iloc[[1] * 8].reset_index(drop=True)
+    many["touchpoint_id"] = [f"x{i}" for i in range(8)]
+    many["ts"] = pd.Timestamp("2024-02-10 12:00:00") + pd.to_timedelta(range(8), unit="s")
+    tables["touchpoints"] = pd.concat([tables["touchpoints"], many], ignore_index=True)
+    tables_used = list(features._EVENT_TABLES)
+    with open_dataset(tables, validate=False) as ds:
+        widths, guarded = features._field_widths(ds, tables_used)
+        got = customer_month_activity(ds)
+        carried = ds.sql(features._activity_sql(tables_used, "month", None, None, widths=widths, guarded=True))
+    assert guarded and widths == [3] * 6
+    feb = got[(got["customer_id"] == "c3") & (got["period_start"] == "2024-02-01")]
+    assert feb[["orders", "touchpoints", "feedback", "messages_to_kos"]].values.tolist() == [[1, 8, 1, 1]]
     wrong = carried[(carried["customer_id"] == "c3") & (carried["period_start"] == "2024-02-01")]
-    assert wrong[["touchpoints", "feedback"]].values.tolist() == [[0, 2]]  # what packing alone would say
+    assert wrong[["touchpoints", "feedback", "events"]].values.tolist() == [[0, 2, 11]]  # packing alone
+
+
+def test_csv_sources_are_not_counted_again_and_give_the_same_activity(tmp_path):
+    # counting CSV rows would parse every file once more: the event count guards instead
+    from kosresearch.data.features import _EVENT_TABLES, _field_widths
+
+    tables = make_tables()
+    with open_dataset(write_csv(tables, tmp_path / "csv")) as ds:
+        assert not ds.counts_rows_cheaply("orders") and _field_widths(ds, list(_EVENT_TABLES))[1]
+        from_csv = customer_month_activity(ds)
+    with open_dataset(write_parquet(tables, tmp_path / "parquet")) as ds:
+        assert ds.counts_rows_cheaply(*_EVENT_TABLES) and not _field_widths(ds, list(_EVENT_TABLES))[1]
+        from_parquet = customer_month_activity(ds)
+    assert _rows(from_csv) == _rows(from_parquet) and len(from_csv) == 4
