@@ -113,15 +113,18 @@ def customer_month_activity(
     unit = _UNITS[period]
     one = dataset.requested_regions
     if one is not None and len(one) == 1:
-        parts = [_activity(dataset, tables, unit, lo, hi, params, region=one[0], filtered=False)]
+        counts = _row_counts(dataset, tables)
+        parts = [_activity(dataset, tables, unit, lo, hi, params, counts, region=one[0], filtered=False)]
     else:
         # Region by region when each region's files can be read alone: each hash table is
         # small, and the 50 M events of the benchmark peak at about 2.5 GiB instead of 5.8 GiB.
-        regions = dataset.regions if dataset.partitioned_by_region(*tables) else ()
+        by_region = _row_counts(dataset, tables, by_region=True) if dataset.partitioned_by_region(*tables) else {}
+        regions = dataset.regions if by_region is None else sorted(r for r in by_region if r is not None)
         if len(regions) > 1:
-            parts = [_activity(dataset, tables, unit, lo, hi, params, region=r) for r in regions]
+            parts = [_activity(dataset, tables, unit, lo, hi, params,
+                               None if by_region is None else by_region.get(r, {}), region=r) for r in regions]
         else:
-            parts = [_activity(dataset, tables, unit, lo, hi, params)]
+            parts = [_activity(dataset, tables, unit, lo, hi, params, _row_counts(dataset, tables))]
     return arrow_to_pandas(pa.concat_tables(parts))
 
 
@@ -136,10 +139,10 @@ _WORD_BITS, _GUARDED_BITS = 127, 21
 
 def _activity(
     dataset: "Dataset", tables: list[str], unit: str, lo: pd.Timestamp | None, hi: pd.Timestamp | None,
-    params: dict[str, pd.Timestamp] | None, **where: Any,
+    params: dict[str, pd.Timestamp] | None, counts: dict[str, int] | None, **where: Any,
 ) -> pa.Table:
     """One activity query as Arrow, its six counts packed into one sum (see :func:`_field_widths`)."""
-    widths, guarded = _field_widths(dataset, tables, **where)
+    widths, guarded = _field_widths(counts)
     part = dataset.sql_arrow(_activity_sql(tables, unit, lo, hi, widths=widths, guarded=guarded, **where), params)
     if not guarded:
         return part
@@ -148,28 +151,41 @@ def _activity(
     return part.drop_columns(["events"])
 
 
-def _field_widths(dataset: "Dataset", tables: list[str], *, region: str | None = None,
-                  filtered: bool = True) -> tuple[list[int], bool]:
-    """Bits of each count's field in the packed sum, and whether a per-group event count must guard them.
+def _row_counts(dataset: "Dataset", tables: list[str], *,
+                by_region: bool = False) -> dict[Any, dict[str, int]] | dict[str, int] | None:
+    """Rows of each of ``tables`` ({table: rows}, or {region: {table: rows}}), or None for CSV.
 
-    No customer has more events of one kind in one period than its table has
-    rows, so a field as wide as the bit length of the table's row count
-    cannot overflow (the count is taken before the time window; Parquet keeps
-    it in its metadata, so it costs ~15 ms per region on the benchmark). The
-    counts come out as 32-bit integers, so a field may be at most 31 bits.
-    When these widths do not fit in one HUGEINT, or when counting would parse
-    CSV files once more, every field takes ``_GUARDED_BITS`` and the query
-    also counts each group's events, so that an overflow is seen and the
-    exact query runs instead.
+    Parquet keeps row counts in its metadata: all regions of the benchmark's
+    four event tables are counted in ~50 ms. Counting CSV files would parse
+    them once more, so they are not counted.
     """
     if not dataset.counts_rows_cheaply(*tables):
-        return [_GUARDED_BITS] * len(_KINDS), True
-    cond = f"region = {sql_string(region)}" if region is not None and filtered else "TRUE"
-    counts = dataset.sql_arrow("SELECT " + ", ".join(f"(SELECT count(*) FROM {t} WHERE {cond}) AS {t}"
-                                                     for t in tables)).to_pylist()[0]
-    widths = [int(counts.get(_SOURCE[c], 0)).bit_length() for c in _KINDS]
-    if sum(widths) <= _WORD_BITS and max(widths) <= 31:
-        return widths, False
+        return None
+    region = "region" if by_region else "NULL"
+    rows = dataset.sql_arrow(" UNION ALL ".join(
+        f"SELECT {region} AS region, {sql_string(t)} AS t, count(*) AS n FROM {t}"
+        + (" GROUP BY region" if by_region else "") for t in tables)).to_pylist()
+    counts: dict[Any, dict[str, int]] = {}
+    for row in rows:
+        counts.setdefault(row["region"], {})[row["t"]] = row["n"]
+    return counts if by_region else counts.get(None, {})
+
+
+def _field_widths(counts: dict[str, int] | None) -> tuple[list[int], bool]:
+    """Bits of each count's field in the packed sum, and whether a per-group event count must guard them.
+
+    No customer has more events of one kind in one period than its table
+    has rows (``counts``, taken before the time window), so a field as wide
+    as the bit length of that row count cannot overflow. The counts come out
+    as 32-bit integers, so a field may be at most 31 bits. When these widths
+    do not fit in one HUGEINT, or without ``counts`` (CSV), every field takes
+    ``_GUARDED_BITS`` and the query also counts each group's events, so that
+    an overflow is seen and the exact query runs instead.
+    """
+    if counts is not None:
+        widths = [int(counts.get(_SOURCE[c], 0)).bit_length() for c in _KINDS]
+        if sum(widths) <= _WORD_BITS and max(widths) <= 31:
+            return widths, False
     return [_GUARDED_BITS] * len(_KINDS), True
 
 
