@@ -102,7 +102,9 @@ def customer_features(
         recency_days, first_order_days, referrals, referred_spend, koc_code_orders,
         content_interactions, touchpoints, messages_to_kos, kos_messages,
         group_messages, feedback_given, feedback_to_date, days_since_active
-        (meanings in :data:`FEATURE_COLUMNS`).
+        (meanings in :data:`FEATURE_COLUMNS`). Text columns have pandas'
+        default text dtype (``str`` under pandas 3, object under pandas 2),
+        with missing values as NA.
 
     Raises
     ------
@@ -149,8 +151,6 @@ def customer_features(
     out = dataset.sql(query, {"start": start_ts, "end": end_ts})
     for col in ("kos_served", "period_complete", "first_purchase", "repeat_purchase", "repeat_buyer"):
         out[col] = out[col].astype(bool)
-    for col in ("store_id", "kos_id", "acquisition_channel", "region", "customer_id", "period"):
-        out[col] = out[col].astype(object).where(out[col].notna(), None)
     return out
 
 

@@ -30,6 +30,16 @@ def test_panel_is_dense_from_the_acquisition_period_to_the_end_of_the_data(tiny,
                                  ("c3", "2024-02")]
 
 
+def test_text_columns_keep_the_default_text_dtype_and_a_missing_advisor_is_missing(tiny):
+    # object columns of Python strings cost a quarter of the time and 1.3 GB on a 3 M-row region
+    f = kr.customer_features(tiny)
+    text = ["customer_id", "region", "store_id", "kos_id", "acquisition_channel", "period"]
+    assert all(pd.api.types.is_string_dtype(f[c]) for c in text)
+    if int(pd.__version__.split(".")[0]) >= 3:
+        assert not any(f[c].dtype == object for c in text)
+    assert f["kos_id"].isna().any() and (f["kos_id"].isna() == ~f["kos_served"]).all()
+
+
 def test_period_length_and_completeness_follow_the_data_end(feats):
     jan, feb = feats.loc[("c1", "2024-01")], feats.loc[("c1", "2024-02")]
     assert jan["period_days"] == 31 and bool(jan["period_complete"])
