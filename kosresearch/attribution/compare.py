@@ -230,4 +230,3 @@ def compare_periods(
     rel = change / table["total"].iloc[0] if table["total"].iloc[0] != 0 else float("nan")
     return PeriodComparison(table=table, conf_level=0.95, change=float(change), relative_change=float(rel), align=matched,
                             series=pd.concat(series, ignore_index=True), labels_zh=labels_zh)
-

@@ -263,4 +263,3 @@ def _check_position_weights(position_weights) -> None:
             f"position_weights={position_weights!r} must be three non-negative numbers "
             "(first, middle, last) with a positive sum, e.g. (0.4, 0.2, 0.4)"
         )
-

@@ -626,4 +626,3 @@ def compare_attribution(
         frames.append(pd.DataFrame({"channel": pt.channels, "method": m, "conversions": est[m], "conf_low": lo,
                                     "conf_high": hi, "share": est[m] / total}))
     return AttributionComparison(table=pd.concat(frames, ignore_index=True), conf_level=conf_level, n_boot=int(n_boot))
-

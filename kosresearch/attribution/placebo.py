@@ -358,4 +358,3 @@ def programme_effect(
                             control_group=control_group, covariates=covariates, est_method=est_method,
                             anticipation=anticipation, n_permutations=n_permutations, conf_level=conf_level, seed=seed)
     return ProgrammeEffect(table=table, conf_level=conf_level, att_gt=res, dynamic=dynamic, refutation=ref)
-

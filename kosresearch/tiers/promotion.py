@@ -539,4 +539,3 @@ def _overlap(e, T, diag) -> pd.DataFrame:
     rows.append({"group": "share_treated_above_control_max", "n": float((e[T] > e[~T].max()).mean())})
     rows.extend(diag)
     return pd.DataFrame(rows)
-
