@@ -113,25 +113,23 @@ def customer_month_activity(
     unit = _UNITS[period]
     one = dataset.requested_regions
     if one is not None and len(one) == 1:
-        counts = _row_counts(dataset, tables)
+        counts = _row_counts(dataset, tables)[None]
         parts = [_activity(dataset, tables, unit, lo, hi, params, counts, region=one[0], filtered=False)]
     else:
         # Region by region when each region's files can be read alone: each hash table is
         # small, and the 50 M events of the benchmark peak at about 2.5 GiB instead of 5.8 GiB.
         by_region = _row_counts(dataset, tables, by_region=True) if dataset.partitioned_by_region(*tables) else {}
-        regions = dataset.regions if by_region is None else sorted(r for r in by_region if r is not None)
-        if len(regions) > 1:
-            parts = [_activity(dataset, tables, unit, lo, hi, params,
-                               None if by_region is None else by_region.get(r, {}), region=r) for r in regions]
-        else:
-            parts = [_activity(dataset, tables, unit, lo, hi, params, _row_counts(dataset, tables))]
+        parts = [_activity(dataset, tables, unit, lo, hi, params, by_region[r], region=r)
+                 for r in sorted(r for r in by_region if r is not None)]
+        if not parts:
+            parts = [_activity(dataset, tables, unit, lo, hi, params, _row_counts(dataset, tables)[None])]
     return arrow_to_pandas(pa.concat_tables(parts))
 
 
 _EVENT_TABLES = ("orders", "messages", "touchpoints", "feedback")
-_KINDS = {"orders": 0, "messages_to_kos": 1, "kos_messages": 2, "group_messages": 3, "touchpoints": 4, "feedback": 5}
-_SOURCE = {"orders": "orders", "messages_to_kos": "messages", "kos_messages": "messages",
-           "group_messages": "messages", "touchpoints": "touchpoints", "feedback": "feedback"}
+#: each count and the table its events come from; a count's code ``k`` in the query is its position
+_KINDS = {"orders": "orders", "messages_to_kos": "messages", "kos_messages": "messages",
+          "group_messages": "messages", "touchpoints": "touchpoints", "feedback": "feedback"}
 #: bits of the HUGEINT that packs the six counts (its sign bit stays clear), and the width of
 #: each field when the widths of the row counts do not fit and an event count guards them
 _WORD_BITS, _GUARDED_BITS = 127, 21
@@ -152,23 +150,23 @@ def _activity(
 
 
 def _row_counts(dataset: "Dataset", tables: list[str], *,
-                by_region: bool = False) -> dict[Any, dict[str, int]] | dict[str, int] | None:
-    """Rows of each of ``tables`` ({table: rows}, or {region: {table: rows}}), or None for CSV.
+                by_region: bool = False) -> dict[str | None, dict[str, int] | None]:
+    """Rows of each of ``tables``, {region: {table: rows}}; without ``by_region`` the one key is None.
 
     Parquet keeps row counts in its metadata: all regions of the benchmark's
     four event tables are counted in ~50 ms. Counting CSV files would parse
-    them once more, so they are not counted.
+    them once more, so for CSV each region's counts are None.
     """
     if not dataset.counts_rows_cheaply(*tables):
-        return None
+        return dict.fromkeys(dataset.regions if by_region else [None])
     region = "region" if by_region else "NULL"
     rows = dataset.sql_arrow(" UNION ALL ".join(
         f"SELECT {region} AS region, {sql_string(t)} AS t, count(*) AS n FROM {t}"
         + (" GROUP BY region" if by_region else "") for t in tables)).to_pylist()
-    counts: dict[Any, dict[str, int]] = {}
+    counts: dict[str | None, dict[str, int] | None] = {} if by_region else {None: {}}
     for row in rows:
         counts.setdefault(row["region"], {})[row["t"]] = row["n"]
-    return counts if by_region else counts.get(None, {})
+    return counts
 
 
 def _field_widths(counts: dict[str, int] | None) -> tuple[list[int], bool]:
@@ -183,7 +181,7 @@ def _field_widths(counts: dict[str, int] | None) -> tuple[list[int], bool]:
     an overflow is seen and the exact query runs instead.
     """
     if counts is not None:
-        widths = [int(counts.get(_SOURCE[c], 0)).bit_length() for c in _KINDS]
+        widths = [int(counts.get(table, 0)).bit_length() for table in _KINDS.values()]
         if sum(widths) <= _WORD_BITS and max(widths) <= 31:
             return widths, False
     return [_GUARDED_BITS] * len(_KINDS), True
@@ -240,11 +238,11 @@ def _activity_sql(
     spend = "coalesce(sum(amount), 0.0) AS spend"
     # 32-bit counts: a customer's events in one period fit, and 17 M result rows take 400 MB less
     if widths is None:
-        counts = [f"CAST(count(*) FILTER (WHERE k = {k}) AS INTEGER) AS {c}" for c, k in _KINDS.items()]
+        counts = [f"CAST(count(*) FILTER (WHERE k = {k}) AS INTEGER) AS {c}" for k, c in enumerate(_KINDS)]
         return (f"SELECT customer_id, {region_out}, CAST(p AS TIMESTAMP) AS period_start, {counts[0]}, {spend}, "
                 f"{', '.join(counts[1:])} FROM ({events}) GROUP BY {group}")
     shifts = [sum(widths[:i]) for i in range(len(widths))]
-    units = " ".join(f"WHEN {k} THEN CAST(1 AS HUGEINT) << {s}" for k, s in zip(_KINDS.values(), shifts))
+    units = " ".join(f"WHEN {k} THEN CAST(1 AS HUGEINT) << {s}" for k, s in enumerate(shifts))
     fields = [f"CAST((w >> {s}) & {2**b - 1} AS INTEGER) AS {c}" for c, s, b in zip(_KINDS, shifts, widths)]
     count, events_out = (", count(*) AS events", ", events") if guarded else ("", "")
     return (f"SELECT customer_id, {region_out}, CAST(p AS TIMESTAMP) AS period_start, {fields[0]}, spend, "

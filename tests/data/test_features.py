@@ -118,7 +118,7 @@ def test_packed_counts_equal_exact_counts_on_the_sample():
 
     tables, key = list(_EVENT_TABLES), ["region", "customer_id", "period_start"]
     with open_dataset(sample_data_dir(), validate=False) as ds:
-        widths, guarded = _field_widths(_row_counts(ds, tables))
+        widths, guarded = _field_widths(_row_counts(ds, tables)[None])
         variants = {"widths of the row counts": dict(widths=widths),
                     "guarded": dict(widths=[_GUARDED_BITS] * 6, guarded=True), "exact": dict(widths=None)}
         got = {name: ds.sql(_activity_sql(tables, "week", None, None, **kw)).sort_values(key).reset_index(drop=True)
@@ -141,7 +141,7 @@ def test_a_field_as_wide_as_its_table_holds_every_row_of_one_customer():
     many["ts"] = pd.Timestamp("2024-02-10 12:00:00") + pd.to_timedelta(range(8), unit="s")
     tables["touchpoints"] = many
     with open_dataset(tables, validate=False) as ds:
-        widths, guarded = _field_widths(_row_counts(ds, list(_EVENT_TABLES)))
+        widths, guarded = _field_widths(_row_counts(ds, list(_EVENT_TABLES))[None])
         got = customer_month_activity(ds)
     assert widths[4] == 4 and not guarded
     feb = got[(got["customer_id"] == "c3") & (got["period_start"] == "2024-02-01")]
@@ -162,7 +162,7 @@ def test_when_the_widths_do_not_fit_the_event_count_guards_and_the_exact_query_t
     tables["touchpoints"] = pd.concat([tables["touchpoints"], many], ignore_index=True)
     tables_used = list(features._EVENT_TABLES)
     with open_dataset(tables, validate=False) as ds:
-        widths, guarded = features._field_widths(features._row_counts(ds, tables_used))
+        widths, guarded = features._field_widths(features._row_counts(ds, tables_used)[None])
         got = customer_month_activity(ds)
         carried = ds.sql(features._activity_sql(tables_used, "month", None, None, widths=widths, guarded=True))
     assert guarded and widths == [3] * 6
@@ -176,12 +176,12 @@ def test_csv_sources_are_not_counted_again_and_give_the_same_activity(tmp_path):
     # counting CSV rows would parse every file once more: the event count guards instead
     from kosresearch.data.features import _EVENT_TABLES, _field_widths, _row_counts
 
-    tables = make_tables()
+    tables, events = make_tables(), list(_EVENT_TABLES)
     with open_dataset(write_csv(tables, tmp_path / "csv")) as ds:
-        assert not ds.counts_rows_cheaply("orders") and _field_widths(_row_counts(ds, list(_EVENT_TABLES)))[1]
+        assert not ds.counts_rows_cheaply("orders") and _field_widths(_row_counts(ds, events)[None])[1]
         from_csv = customer_month_activity(ds)
     with open_dataset(write_parquet(tables, tmp_path / "parquet")) as ds:
-        assert ds.counts_rows_cheaply(*_EVENT_TABLES) and not _field_widths(_row_counts(ds, list(_EVENT_TABLES)))[1]
+        assert ds.counts_rows_cheaply(*_EVENT_TABLES) and not _field_widths(_row_counts(ds, events)[None])[1]
         from_parquet = customer_month_activity(ds)
     assert _rows(from_csv) == _rows(from_parquet) and len(from_csv) == 4
 
@@ -191,7 +191,7 @@ def test_row_counts_by_region_add_up_to_each_table_and_name_every_region():
 
     with open_dataset(sample_data_dir(), validate=False) as ds:
         by_region = _row_counts(ds, list(_EVENT_TABLES), by_region=True)
-        whole = _row_counts(ds, list(_EVENT_TABLES))
+        whole = _row_counts(ds, list(_EVENT_TABLES))[None]
         rows = ds.row_counts.set_index("table")["rows"]
         assert sorted(by_region) == list(ds.regions) == ["east", "north", "south", "west"]
     for table in _EVENT_TABLES:
